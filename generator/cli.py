@@ -1,0 +1,173 @@
+"""The ``gen`` command. Compiler commands live here; runtime commands hand over to the
+generated package (imported by name, default ``generated``) and :mod:`flowgen_runtime`."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .migrations import UnsupportedChange
+from .pipeline import build
+from .render import RenderError
+from .spec import SpecErrors, json_schema
+
+
+@click.group()
+@click.version_option(__version__, prog_name="flowgen")
+def main() -> None:
+    """Flowgen: YAML specs -> GraphQL + SQLAlchemy + BullMQ backend."""
+
+
+def _default_out(specs: Path) -> Path:
+    return specs.resolve().parent / "generated"
+
+
+@main.command("build")
+@click.argument("specs", type=click.Path(path_type=Path), default="specs")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Output package (default: ../generated next to SPECS).",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output is stale.")
+def build_cmd(specs: Path, out: Path | None, check: bool) -> None:
+    """Compile SPECS into the output package."""
+    out = out or _default_out(specs)
+    try:
+        result = build(specs, out, check=check)
+    except SpecErrors as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(1)
+    except UnsupportedChange as exc:
+        click.echo(
+            f"migration: cannot migrate these changes automatically:\n{exc}\nnothing was written.",
+            err=True,
+        )
+        sys.exit(1)
+    except RenderError as exc:
+        click.echo(f"internal render error: {exc}\nnothing was written.", err=True)
+        sys.exit(2)
+    app, plan = result.app, result.plan
+    if check:
+        if plan.empty:
+            click.echo(f"{out}: up to date")
+            return
+        click.echo(f"{out} is stale; run `gen build {specs}`:\n{plan.summary()}", err=True)
+        sys.exit(1)
+    n_files = len(plan.added) + len(plan.changed) + len(plan.removed)
+    click.echo(
+        f"built {app.name}: {len(app.entities)} entities, {len(app.queues)} queues -> {out} "
+        f"({n_files} file(s) changed)"
+    )
+    if not plan.empty:
+        click.echo(plan.summary())
+    if result.migration.revision is not None:
+        click.echo(f"new migration {result.migration.revision.path}:")
+        for line in result.migration.summary:
+            click.echo(f"  {line}")
+    for path in result.scaffolded:
+        click.echo(f"scaffolded handler module {path} (yours to edit; never overwritten)")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    unprotected = [e.name for e in app.entities if not e.permissions]
+    if unprotected:
+        click.echo("note: no permissions block (reserved for auth): " + ", ".join(unprotected))
+
+
+@main.command("schema")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout)."
+)
+def schema_cmd(out: Path | None) -> None:
+    """Write the JSON Schema of the spec format (for editor completion)."""
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+def _package(name: str) -> Any:
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(f"{name}.registry").REGISTRY
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(
+            f"cannot import the generated package '{name}' ({exc}); run `gen build` first "
+            "or pass --app"
+        ) from exc
+
+
+_APP = click.option(
+    "--app", "app_pkg", default="generated", show_default=True, help="Generated package."
+)
+
+
+@main.command("serve")
+@_APP
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+def serve_cmd(app_pkg: str, host: str | None, port: int | None, workers: int) -> None:
+    """Run the GraphQL server (uvicorn)."""
+    from flowgen_runtime.app import serve_package
+
+    _package(app_pkg)
+    serve_package(f"{app_pkg}.server:app", host=host, port=port, workers=workers)
+
+
+@main.command("worker", context_settings={"ignore_unknown_options": True})
+@_APP
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def worker_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
+    """Run job workers: [--queues a,b] [--concurrency N]."""
+    from flowgen_runtime.worker import worker_main
+
+    sys.exit(worker_main(_package(app_pkg), list(args)))
+
+
+@main.command("monitor", context_settings={"ignore_unknown_options": True})
+@_APP
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def monitor_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
+    """Show queue health: counts by state, recent failures; retry/clean/pause/resume."""
+    from flowgen_runtime.monitor_cli import monitor_main
+
+    sys.exit(monitor_main(_package(app_pkg), list(args)))
+
+
+@main.command("migrate")
+@_APP
+@click.argument(
+    "action",
+    type=click.Choice(["upgrade", "downgrade", "current", "history", "check"]),
+    default="upgrade",
+)
+@click.argument("revision", default=None, required=False)
+def migrate_cmd(app_pkg: str, action: str, revision: str | None) -> None:
+    """Apply Alembic migrations: upgrade [head], downgrade [-1|base], current, history, check."""
+    from flowgen_runtime.migrate import run
+
+    sys.exit(run(_package(app_pkg), action, revision))
+
+
+@main.command("dev")
+@click.argument("specs", type=click.Path(path_type=Path), default="specs")
+@click.option("--port", type=int, default=None)
+def dev_cmd(specs: Path, port: int | None) -> None:
+    """Build SPECS, migrate, then run the server and a worker together (Ctrl-C stops both)."""
+    from .dev import run_dev
+
+    sys.exit(run_dev(specs, _default_out(specs), port=port))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,318 @@
+"""Per-target view-models: everything a template prints, computed here in Python.
+
+Templates receive one of these and only loop and lay out text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model.ir import App, Entity, Field, Job, Queue, Relation
+from ..names import camel, pascal, snake
+from . import graphql as g
+from . import pyexpr as p
+
+
+@dataclass(frozen=True)
+class ColumnView:
+    attr: str
+    annotation: str
+    call: str
+
+
+@dataclass(frozen=True)
+class InputView:
+    name: str
+    gql_name: str
+    annotation: str
+    call: str
+    update_call: str
+    gql_create: str
+    gql_update: str
+    description: str
+
+
+@dataclass(frozen=True)
+class GqlFieldView:
+    name: str
+    type: str
+    args: str
+    description: str
+
+
+@dataclass(frozen=True)
+class RelationView:
+    name: str
+    gql_name: str
+    kind: str
+    target: str
+    target_module: str
+    fk: str
+    resolver: str
+    join_table: str
+    self_column: str
+    target_column: str
+
+
+@dataclass(frozen=True)
+class EnumView:
+    name: str
+    values: tuple[tuple[str, str], ...]  # (GRAPHQL_NAME, stored value)
+
+
+@dataclass(frozen=True)
+class EntityView:
+    e: Entity
+    name: str
+    module: str
+    table: str
+    plural: str
+    plural_module: str
+    pk: str
+    pk_type: str
+    columns: tuple[ColumnView, ...]
+    checks: tuple[tuple[str, str], ...]
+    unique_sets: tuple[tuple[str, ...], ...]
+    indexes: tuple[tuple[str, tuple[str, ...]], ...]
+    unique_constraints: tuple[tuple[str, tuple[str, ...]], ...]
+    gql_fields: tuple[GqlFieldView, ...]
+    inputs: tuple[InputView, ...]
+    relations: tuple[RelationView, ...]
+    enums: tuple[EnumView, ...]
+    ops: dict[str, str]  # op -> "" (in request) or queue name (queued)
+    cache_ttl: str
+    field_names: tuple[str, ...]
+    nullable_fields: tuple[str, ...]
+    imports_uuid: bool
+    imports_decimal: bool
+    imports_datetime: bool
+    imports_any: bool
+    imports_literal: bool
+
+
+def enum_view(f: Field) -> EnumView:
+    assert f.enum is not None
+    return EnumView(f.enum.name, tuple((g.enum_value(v), v) for v in f.enum.values))
+
+
+def _input(f: Field) -> InputView:
+    return InputView(
+        name=f.name,
+        gql_name=f.graphql_name,
+        annotation=p.input_annotation(f),
+        call=p.input_field_call(f),
+        update_call=p.input_field_call(f, update=True),
+        gql_create=g.gql_input_type(f),
+        gql_update=g.gql_input_type(f, update=True),
+        description=f.description or "",
+    )
+
+
+def _relation(r: Relation) -> RelationView:
+    return RelationView(
+        name=r.name,
+        gql_name=r.graphql_name,
+        kind=r.kind,
+        target=r.target,
+        target_module=snake(r.target),
+        fk=r.fk or "",
+        resolver=f"resolve_{r.name}",
+        join_table=r.join.name if r.join else "",
+        self_column=r.join_self_column or "",
+        target_column=r.join_target_column or "",
+    )
+
+
+def _relation_field(r: Relation) -> GqlFieldView:
+    if r.kind == "belongs_to":
+        return GqlFieldView(
+            r.graphql_name, r.target + ("" if r.nullable else "!"), "", r.description or ""
+        )
+    return GqlFieldView(
+        r.graphql_name, f"[{r.target}!]!", "(limit: Int, offset: Int)", r.description or ""
+    )
+
+
+def entity_view(e: Entity) -> EntityView:
+    fields = e.fields
+    types = {f.value_type for f in fields}
+    checks = tuple(c for f in fields for c in p.check_constraints(f))
+    uniques: list[tuple[str, tuple[str, ...]]] = [
+        (f"uq_{e.table}_{f.column}", (f.name,)) for f in fields if f.unique
+    ]
+    uniques += [(f"uq_{e.table}_{'_'.join(s)}", s) for s in e.unique_sets]
+    return EntityView(
+        e=e,
+        name=e.name,
+        module=e.module,
+        table=e.table,
+        plural=e.plural,
+        plural_module=snake(e.plural),
+        pk=e.pk.name,
+        pk_type="uuid" if e.pk.id_kind == "uuid" else "int",
+        columns=tuple(
+            ColumnView(
+                f.name, f"Mapped[{p.py_type(f)}{' | None' if f.nullable else ''}]", p.column_call(f)
+            )
+            for f in fields
+        ),
+        checks=checks,
+        unique_sets=e.unique_sets,
+        indexes=tuple((f"ix_{e.table}_{'_'.join(cols)}", cols) for cols in e.indexes),
+        unique_constraints=tuple(uniques),
+        gql_fields=tuple(
+            GqlFieldView(f.graphql_name, g.gql_type(f), "", f.description or "") for f in fields
+        )
+        + tuple(_relation_field(r) for r in e.relations),
+        inputs=tuple(_input(f) for f in fields if not f.is_auto),
+        relations=tuple(_relation(r) for r in e.relations),
+        enums=tuple(enum_view(f) for f in fields if f.enum),
+        ops={o.name: (o.queue or "") for o in e.operations},
+        cache_ttl=repr(e.cache_ttl),
+        field_names=tuple(f.name for f in fields),
+        nullable_fields=tuple(f.name for f in fields if f.nullable),
+        imports_uuid="uuid" in types,
+        imports_decimal="decimal" in types,
+        imports_datetime=bool(types & {"date", "datetime"}),
+        imports_any="json" in types,
+        imports_literal=any(f.enum for f in fields),
+    )
+
+
+@dataclass(frozen=True)
+class JobView:
+    j: Job
+    name: str
+    gql_mutation: str
+    gql_input: str
+    class_name: str
+    handler: str
+    inputs: tuple[InputView, ...]
+    enums: tuple[EnumView, ...]
+    entity: str
+    entity_module: str
+    operation: str
+    options: str
+    schedule: str
+
+
+@dataclass(frozen=True)
+class QueueView:
+    q: Queue
+    name: str
+    module: str
+    concurrency: int
+    rate_limit: str
+    jobs: tuple[JobView, ...]
+    user_jobs: tuple[JobView, ...]
+    imports_uuid: bool
+    imports_decimal: bool
+    imports_datetime: bool
+    imports_any: bool
+    imports_literal: bool
+
+
+def _options_expr(j: Job) -> str:
+    o = j.options
+    parts = [f"attempts={o.attempts}"]
+    if o.backoff:
+        parts.append(f"backoff=Backoff({o.backoff.type!r}, {o.backoff.delay_ms})")
+    if o.delay_ms:
+        parts.append(f"delay_ms={o.delay_ms}")
+    if o.priority:
+        parts.append(f"priority={o.priority}")
+    if o.timeout_ms:
+        parts.append(f"timeout_ms={o.timeout_ms}")
+    for key in ("remove_on_complete", "remove_on_fail"):
+        r = getattr(o, key)
+        if r is not None:
+            parts.append(f"{key}=Retention(count={r.count!r}, age_s={r.age_s!r})")
+    return f"JobOptions({', '.join(parts)})"
+
+
+def job_view(j: Job) -> JobView:
+    ej = j.entity_job
+    schedule = ""
+    if j.schedule is not None:
+        schedule = f"Schedule(cron={j.schedule.cron!r}, every_ms={j.schedule.every_ms!r})"
+    return JobView(
+        j=j,
+        name=j.name,
+        gql_mutation=f"enqueue{pascal(j.name)}" if ej is None else "",
+        gql_input=f"{pascal(j.name)}Input",
+        class_name=j.class_name,
+        handler=j.handler or "",
+        inputs=tuple(_input(f) for f in j.payload),
+        enums=tuple(enum_view(f) for f in j.payload if f.enum),
+        entity=ej.entity if ej else "",
+        entity_module=snake(ej.entity) if ej else "",
+        operation=ej.operation if ej else "",
+        options=_options_expr(j),
+        schedule=schedule,
+    )
+
+
+def queue_view(q: Queue) -> QueueView:
+    types = {f.value_type for j in q.jobs for f in j.payload}
+    jobs = tuple(job_view(j) for j in q.jobs)
+    rate = (
+        f"RateLimit(max={q.rate_limit.max}, duration_ms={q.rate_limit.duration_ms})"
+        if q.rate_limit
+        else "None"
+    )
+    return QueueView(
+        q=q,
+        name=q.name,
+        module=snake(q.name),
+        concurrency=q.concurrency,
+        rate_limit=rate,
+        jobs=jobs,
+        user_jobs=tuple(j for j in jobs if not j.entity),
+        imports_uuid="uuid" in types,
+        imports_decimal="decimal" in types,
+        imports_datetime=bool(types & {"date", "datetime"}),
+        imports_any="json" in types,
+        imports_literal=any(f.enum for j in q.jobs for f in j.payload),
+    )
+
+
+@dataclass(frozen=True)
+class AppView:
+    app: App
+    name: str
+    entities: tuple[EntityView, ...]
+    queues: tuple[QueueView, ...]
+    join_tables: tuple[tuple[str, str, str, str, str, str, str], ...]
+    has_mutations: bool
+    max_page_size: int
+    default_page_size: int
+
+
+def app_view(app: App) -> AppView:
+    entities = tuple(entity_view(e) for e in app.entities)
+    queues = tuple(queue_view(q) for q in app.queues)
+    joins = tuple(
+        (
+            j.name,
+            j.left_column,
+            f"{j.left_table}.id",
+            _sa_fk_type(j.left_type),
+            j.right_column,
+            f"{j.right_table}.id",
+            _sa_fk_type(j.right_type),
+        )  # fmt: skip
+        for j in app.join_tables
+    )
+    has_mut = any(set(v.ops) & {"create", "update", "delete"} for v in entities) or any(
+        q.user_jobs for q in queues
+    )
+    return AppView(
+        app, app.name, entities, queues, joins, has_mut, app.max_page_size, app.default_page_size
+    )
+
+
+def _sa_fk_type(t: str) -> str:
+    return "sa.Uuid()" if t == "uuid" else "sa.Integer()"
+
+
+__all__ = ["AppView", "EntityView", "QueueView", "app_view", "camel"]

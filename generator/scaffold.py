@@ -1,0 +1,74 @@
+"""Scaffold missing user handler modules once; never touch an existing user file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .model import App, Job
+from .names import pascal
+
+_STUB = '''
+
+async def {func}(payload: Any, ctx: JobContext) -> Any:
+    """{doc}
+
+    `payload` is a validated `{cls}` (see generated/queues/{queue}.py); `ctx` carries the
+    job id, attempt, logger, a progress reporter and the app's services.
+    """
+    ctx.logger.info("{func} received %s", payload)
+    return None
+'''
+
+
+def _module_file(root: Path, dotted: str) -> tuple[Path, str]:
+    *mod, func = dotted.split(".")
+    return root.joinpath(*mod).with_suffix(".py"), func
+
+
+def scaffold_handlers(app: App, root: Path) -> tuple[list[str], list[str]]:
+    """Create handler modules that do not exist; warn about functions missing from existing ones."""
+    wanted: dict[Path, list[Job]] = {}
+    for q in app.queues:
+        for j in q.jobs:
+            if j.handler:
+                path, _ = _module_file(root, j.handler)
+                wanted.setdefault(path, []).append(j)
+    created, warnings = [], []
+    for path, jobs in sorted(wanted.items()):
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            for j in jobs:
+                func = j.handler.rsplit(".", 1)[1] if j.handler else ""
+                if not re.search(rf"^(async\s+)?def\s+{func}\b", text, re.M):
+                    warnings.append(
+                        f"{path}: handler `{func}` for job {j.queue}.{j.name} is missing"
+                    )
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for parent in _package_dirs(root, path):
+            init = parent / "__init__.py"
+            if not init.exists():
+                init.write_text('"""Your code: job handlers and custom resolvers."""\n')
+        body = '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
+        body += "from typing import Any\n\nfrom flowgen_runtime.jobs import JobContext\n"
+        for j in jobs:
+            func = (j.handler or "").rsplit(".", 1)[1]
+            body += _STUB.format(
+                func=func, doc=j.description or f"Handle `{j.name}` jobs.",
+                cls=f"{pascal(j.name)}Payload", queue=j.queue,
+            )  # fmt: skip
+        path.write_text(body, encoding="utf-8")
+        created.append(str(path))
+    return created, warnings
+
+
+def _package_dirs(root: Path, path: Path) -> list[Path]:
+    dirs = []
+    p = path.parent
+    while p != root and root in p.parents:
+        dirs.append(p)
+        p = p.parent
+    if p != root:
+        return dirs
+    return dirs
