@@ -1,0 +1,242 @@
+"""The async SQLAlchemy database of a generated backend.
+
+:class:`Database` owns the engine and the session factory::
+
+    db = database_from_settings(get_settings())
+    async with db.session() as session:
+        session.add(user)
+        await session.commit()
+    await db.dispose()
+
+It works the same on PostgreSQL (asyncpg) and SQLite (aiosqlite). On SQLite
+every connection turns on foreign keys (off by default in SQLite), WAL
+journaling and a 5 s busy timeout, so the API server and a worker process can
+share one database file.
+
+The ``is_*_violation`` helpers and :func:`violated_constraint` read an
+:class:`~sqlalchemy.exc.IntegrityError` the same way for both databases, so
+generated resolvers can turn a duplicate email into a clean GraphQL error::
+
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise UserInputError(f"already exists ({violated_constraint(exc)})")
+        raise
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from flowgen_runtime.settings import Settings
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Database",
+    "database_from_settings",
+    "is_check_violation",
+    "is_fk_violation",
+    "is_not_null_violation",
+    "is_unique_violation",
+    "violated_constraint",
+]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names for ``MetaData(naming_convention=...)``: stable across databases,
+so migrations and :func:`violated_constraint` can rely on them."""
+
+
+class Database:
+    """An async engine plus session factories, optionally with a read replica.
+
+    ``url`` must name an async driver (``postgresql+asyncpg://`` or
+    ``sqlite+aiosqlite://``); :meth:`Settings.async_database_url` produces one.
+    Sessions keep loaded objects usable after commit (``expire_on_commit=False``),
+    which async code needs because it cannot lazy-load attributes afterwards.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, replica_url: str | None = None) -> None:
+        self.url = url
+        self.engine: AsyncEngine = _create_engine(url, echo=echo)
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+        self.read_engine: AsyncEngine = (
+            _create_engine(replica_url, echo=echo) if replica_url else self.engine
+        )
+        self.read_sessionmaker: async_sessionmaker[AsyncSession] = (
+            async_sessionmaker(self.read_engine, expire_on_commit=False)
+            if replica_url
+            else self.sessionmaker
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the primary database is SQLite."""
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session on the primary database, closed (and rolled back if uncommitted) on exit.
+
+        Nothing is committed for you: call ``await session.commit()``.
+        """
+        async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session on the read replica (the primary when there is none), for queries only."""
+        async with self.read_sessionmaker() as session:
+            yield session
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        """True when ``SELECT 1`` succeeds within ``timeout`` seconds; never raises."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection (call on shutdown)."""
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+
+def database_from_settings(settings: Settings) -> Database:
+    """The :class:`Database` described by DATABASE_URL (or the embedded SQLite file)."""
+    return Database(
+        settings.async_database_url(),
+        echo=settings.debug and settings.log_level == "DEBUG",
+        replica_url=settings.async_replica_url(),
+    )
+
+
+def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_async_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10
+        )
+    engine = create_async_engine(url, echo=echo)
+    event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Runs for every new connection: these pragmas are per connection, not per file.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers and one writer across processes
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much faster commits
+    cursor.close()
+
+
+# --- Integrity errors -------------------------------------------------------
+# PostgreSQL reports a SQLSTATE code and the constraint name (asyncpg puts the
+# driver exception in ``exc.orig.__cause__``; psycopg2 has ``exc.orig.diag``).
+# SQLite reports an extended error code name and a message such as
+# "UNIQUE constraint failed: users.email".
+
+_PG_UNIQUE, _PG_FK, _PG_CHECK, _PG_NOT_NULL = "23505", "23503", "23514", "23502"
+_SQLITE_MESSAGE = re.compile(r"^(UNIQUE|FOREIGN KEY|CHECK|NOT NULL) constraint failed(?:: (.+))?$")
+_SQLITE_KINDS = {
+    "SQLITE_CONSTRAINT_UNIQUE": "UNIQUE",
+    "SQLITE_CONSTRAINT_PRIMARYKEY": "UNIQUE",
+    "SQLITE_CONSTRAINT_FOREIGNKEY": "FOREIGN KEY",
+    "SQLITE_CONSTRAINT_CHECK": "CHECK",
+    "SQLITE_CONSTRAINT_NOTNULL": "NOT NULL",
+}
+_PG_KINDS = {
+    _PG_UNIQUE: "UNIQUE",
+    _PG_FK: "FOREIGN KEY",
+    _PG_CHECK: "CHECK",
+    _PG_NOT_NULL: "NOT NULL",
+}
+
+
+def _driver_error(exc: IntegrityError) -> BaseException | None:
+    """The database driver's own exception behind SQLAlchemy's wrapper."""
+    orig: BaseException | None = exc.orig
+    # The asyncpg adapter wraps asyncpg's exception once more and chains it as __cause__.
+    if orig is not None and orig.__cause__ is not None and hasattr(orig.__cause__, "sqlstate"):
+        return orig.__cause__
+    return orig
+
+
+def _violation(exc: IntegrityError) -> tuple[str | None, str | None]:
+    """``(kind, constraint)`` with kind one of UNIQUE, FOREIGN KEY, CHECK, NOT NULL."""
+    error = _driver_error(exc)
+    if isinstance(error, sqlite3.Error):
+        match = _SQLITE_MESSAGE.match(str(error.args[0]) if error.args else "")
+        kind = _SQLITE_KINDS.get(getattr(error, "sqlite_errorname", ""))
+        if match is None:
+            return kind, None
+        return kind or match.group(1), match.group(2)
+    code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    constraint = getattr(error, "constraint_name", None)
+    diag = getattr(error, "diag", None)  # psycopg2
+    if constraint is None and diag is not None:
+        constraint = diag.constraint_name
+    if constraint is None and code == _PG_NOT_NULL:
+        column = getattr(error, "column_name", None) or getattr(diag, "column_name", None)
+        table = getattr(error, "table_name", None) or getattr(diag, "table_name", None)
+        constraint = f"{table}.{column}" if table and column else None
+    return _PG_KINDS.get(str(code)), constraint
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """True for a duplicate value in a unique constraint, unique index or primary key."""
+    return _violation(exc)[0] == "UNIQUE"
+
+
+def is_fk_violation(exc: IntegrityError) -> bool:
+    """True when a foreign key points to a missing row (or a referenced row is still used)."""
+    return _violation(exc)[0] == "FOREIGN KEY"
+
+
+def is_check_violation(exc: IntegrityError) -> bool:
+    """True when a CHECK constraint failed."""
+    return _violation(exc)[0] == "CHECK"
+
+
+def is_not_null_violation(exc: IntegrityError) -> bool:
+    """True when NULL was written to a NOT NULL column."""
+    return _violation(exc)[0] == "NOT NULL"
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the violated constraint when the database reports it.
+
+    PostgreSQL gives the constraint name (``uq_users_email``); for NOT NULL, which
+    has no name, ``table.column``. SQLite gives the columns of a unique or NOT NULL
+    violation (``users.email``, or ``users.a, users.b``) and the name of a CHECK
+    constraint, but nothing for a foreign key: then this returns None.
+    """
+    return _violation(exc)[1]
