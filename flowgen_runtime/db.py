@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from flowgen_runtime.settings import Settings
+from .settings import Settings
 
 __all__ = [
     "NAMING_CONVENTION",

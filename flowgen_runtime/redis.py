@@ -50,7 +50,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from flowgen_runtime.settings import Settings
+from .settings import Settings
 
 __all__ = [
     "connect_redis",

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     queue_prefix: str = "bull"
     """Key prefix of the BullMQ queues."""
     cache_enabled: bool = True
+    cache_prefix: str = "fg"
+    """Key prefix of cached reads (several apps or test runs can share one Redis)."""
 
     @model_validator(mode="before")
     @classmethod

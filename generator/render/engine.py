@@ -91,6 +91,7 @@ def format_python(files: dict[str, str]) -> dict[str, str]:
         (root / "pyproject.toml").write_text(
             '[tool.ruff]\nline-length = 100\ntarget-version = "py311"\n'
             '[tool.ruff.lint]\nselect = ["I", "F401"]\n'
+            '[tool.ruff.lint.isort]\nknown-third-party = ["flowgen_runtime"]\n'
         )
         for rel, text in py.items():
             dest = root / PurePosixPath(rel)

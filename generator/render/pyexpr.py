@@ -56,7 +56,7 @@ def server_default(d: Default | None, f: Field) -> str | None:
     if f.type == "json":
         return None
     if isinstance(v, bool):
-        return "sa.true()" if v else "sa.false()"
+        return "sa.text('true')" if v else "sa.text('false')"
     return f"sa.text({_sql_literal(v)!r})"
 
 
@@ -130,22 +130,23 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(v)
 
 
+def _has_literal_default(f: Field) -> bool:
+    return f.default is not None and f.default.kind == "literal" and f.type != "json"
+
+
 def input_annotation(f: Field, *, update: bool = False) -> str:
+    """Optional inputs are typed ``T | None``; an explicit ``null`` for a non-nullable field
+    is then refused by ``InputModel`` (see ``non_nullable``), so leaving it out stays legal."""
     base = f"Literal[{', '.join(repr(v) for v in f.enum.values)}]" if f.enum else py_type(f)
-    return f"{base} | None" if f.nullable else base
+    optional = f.nullable or update or (not f.required and not _has_literal_default(f))
+    return f"{base} | None" if optional else base
 
 
 def input_field_call(f: Field, *, update: bool = False) -> str:
-    """``Field(...)`` for a pydantic input attribute. Optional inputs default to ``None``
-    without validating it, so an explicit ``null`` on a non-nullable field is still an error."""
+    """``Field(...)`` for a pydantic input attribute."""
     kw = []
     if update or not f.required:
-        if (
-            f.default is not None
-            and f.default.kind == "literal"
-            and not update
-            and f.type != "json"
-        ):
+        if _has_literal_default(f) and not update:
             kw.append(f"default={python_literal(f)}")
         else:
             kw.append("default=None")

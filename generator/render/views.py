@@ -25,11 +25,13 @@ class InputView:
     name: str
     gql_name: str
     annotation: str
+    update_annotation: str
     call: str
     update_call: str
     gql_create: str
     gql_update: str
     description: str
+    non_null: bool
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class EntityView:
     cache_ttl: str
     field_names: tuple[str, ...]
     nullable_fields: tuple[str, ...]
+    non_nullable: tuple[str, ...]
     imports_uuid: bool
     imports_decimal: bool
     imports_datetime: bool
@@ -100,11 +103,13 @@ def _input(f: Field) -> InputView:
         name=f.name,
         gql_name=f.graphql_name,
         annotation=p.input_annotation(f),
+        update_annotation=p.input_annotation(f, update=True),
         call=p.input_field_call(f),
         update_call=p.input_field_call(f, update=True),
         gql_create=g.gql_input_type(f),
         gql_update=g.gql_input_type(f, update=True),
         description=f.description or "",
+        non_null=not f.nullable,
     )
 
 
@@ -171,6 +176,7 @@ def entity_view(e: Entity) -> EntityView:
         cache_ttl=repr(e.cache_ttl),
         field_names=tuple(f.name for f in fields),
         nullable_fields=tuple(f.name for f in fields if f.nullable),
+        non_nullable=tuple(f.name for f in fields if not f.nullable and not f.is_auto),
         imports_uuid="uuid" in types,
         imports_decimal="decimal" in types,
         imports_datetime=bool(types & {"date", "datetime"}),

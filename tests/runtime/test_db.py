@@ -11,6 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flowgen_runtime.db import (
+    NAMING_CONVENTION,
+    Database,
+    database_from_settings,
+    is_check_violation,
+    is_fk_violation,
+    is_not_null_violation,
+    is_unique_violation,
+    violated_constraint,
+)
+from flowgen_runtime.settings import Settings
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -28,18 +39,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import IntegrityError
-
-from flowgen_runtime.db import (
-    NAMING_CONVENTION,
-    Database,
-    database_from_settings,
-    is_check_violation,
-    is_fk_violation,
-    is_not_null_violation,
-    is_unique_violation,
-    violated_constraint,
-)
-from flowgen_runtime.settings import Settings
 
 CLASSIFIERS = {
     "unique": is_unique_violation,

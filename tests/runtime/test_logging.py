@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-
 from flowgen_runtime.logging import (
     bind_log_context,
     configure_logging,

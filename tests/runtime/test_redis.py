@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from bullmq import Queue, Worker
-
 from flowgen_runtime.redis import (
     connect_redis,
     redis_connection_kwargs,
