@@ -1,0 +1,88 @@
+"""The ASGI app: GraphQL (with the GraphiQL explorer on GET) at ``/graphql``, ``/health``.
+
+>>> app = create_app(REGISTRY)            # doctest: +SKIP
+>>> serve(app)                            # uvicorn on HOST:PORT
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from ariadne.asgi import GraphQL
+from ariadne.explorer import ExplorerGraphiQL
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .errors import format_error
+from .logging import configure_logging
+from .settings import Settings, get_settings
+from .state import AppState
+
+log = logging.getLogger("flowgen.app")
+_SILENT_LOGGER = "flowgen.graphql.ariadne"
+
+
+def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
+    """Build the Starlette app for a generated ``REGISTRY``."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger(_SILENT_LOGGER).setLevel(logging.CRITICAL + 1)
+    state = AppState(registry, settings)
+
+    def context_value(request: Request, _data: Any = None) -> Any:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        return state.context(request=request, request_id=rid)
+
+    def formatter(error: Any, debug: bool = False) -> dict[str, Any]:
+        return format_error(error, settings.debug)
+
+    graphql = GraphQL(
+        registry.schema,
+        context_value=context_value,
+        debug=settings.debug,
+        error_formatter=formatter,
+        explorer=ExplorerGraphiQL(title=f"{registry.name} GraphQL"),
+        logger=_SILENT_LOGGER,  # format_error logs unexpected errors once; expected ones not at all
+    )
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "app": registry.name})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.start()
+        log.info("serving %s", registry.name, extra={"database": state.db.url.split("@")[-1]})
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    app = Starlette(
+        routes=[Route("/health", health), Route("/graphql", graphql, methods=["GET", "POST"])],
+        lifespan=lifespan,
+    )
+    app.state.flowgen = state
+    return app
+
+
+def serve(app: Any, *, host: str | None = None, port: int | None = None) -> None:
+    settings = get_settings()
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="warning")
+
+
+def serve_package(
+    target: str, *, host: str | None = None, port: int | None = None, workers: int = 1
+) -> None:
+    """Run ``"pkg.server:app"``; several ``workers`` are separate processes (stateless)."""
+    settings = get_settings()
+    uvicorn.run(
+        target, host=host or settings.host, port=port or settings.port, workers=workers,
+        log_level="warning", factory=False,
+    )  # fmt: skip

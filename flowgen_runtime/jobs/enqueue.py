@@ -1,0 +1,236 @@
+"""Putting jobs on BullMQ queues: payload validation, metadata and options.
+
+One :class:`JobQueues` per process holds one ``bullmq.Queue`` per queue name::
+
+    queues = JobQueues("redis://127.0.0.1:6379/0")
+    ref = await queues.enqueue(GRADING, "grade_submission", {"submission_id": 7},
+                               job_id="grade-7", request_id="req-42")
+    # {'id': 'grade-7', 'queue': 'grading', 'name': 'grade_submission', 'state': 'waiting'}
+    await queues.close()
+
+The payload is validated with the job's pydantic model first; a bad payload
+raises :class:`PayloadError` listing every invalid field and nothing is queued.
+The job data stored in Redis is the payload in JSON mode (by alias) plus one
+extra key, ``"_meta"``, holding ``{"request_id": ...}``. Pydantic fields cannot
+start with an underscore, so ``_meta`` never clashes with a payload field.
+
+``job_id`` makes enqueueing idempotent: BullMQ ignores a second add with an id
+that already exists (its Lua script returns the existing id and leaves the job
+untouched), and the returned :class:`JobRef` carries the *existing* job's state,
+e.g. ``"completed"`` if it already ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+from urllib.parse import unquote, urlsplit
+
+import bullmq
+import pydantic
+
+from .defs import JobDef, QueueDef
+
+__all__ = ["META_KEY", "FieldError", "JobQueues", "JobRef", "PayloadError"]
+
+META_KEY = "_meta"
+_PRODUCER_TIMEOUT_S = 10.0
+
+Payload = Mapping[str, Any] | pydantic.BaseModel
+
+
+class JobRef(TypedDict):
+    """What enqueueing returns: enough to look the job up later with ``job_status``."""
+
+    id: str
+    queue: str
+    name: str
+    state: str
+
+
+class FieldError(TypedDict):
+    """One invalid field: ``{"path": ["items", 0, "qty"], "message": "Input should be ..."}``."""
+
+    path: list[str | int]
+    message: str
+
+
+class PayloadError(Exception):
+    """A job payload failed validation; ``errors`` lists every invalid field at once.
+
+    >>> str(err)
+    "invalid payload for job 'grade_submission': submission_id: Field required"
+    """
+
+    def __init__(self, job: str, errors: list[FieldError]) -> None:
+        self.job = job
+        self.errors = errors
+        details = "; ".join(f"{_dotted(e['path'])}: {e['message']}" for e in errors)
+        super().__init__(f"invalid payload for job {job!r}: {details}")
+
+    @classmethod
+    def from_validation_error(
+        cls, job: str, exc: pydantic.ValidationError, *, prefix: Sequence[str | int] = ()
+    ) -> PayloadError:
+        errors: list[FieldError] = [
+            {"path": [*prefix, *err["loc"]], "message": err["msg"]} for err in exc.errors()
+        ]
+        return cls(job, errors)
+
+
+def validate_payload(job: JobDef, payload: Payload) -> pydantic.BaseModel:
+    """The payload as an instance of ``job.payload``; :class:`PayloadError` if it is invalid."""
+    if isinstance(payload, job.payload):
+        return payload
+    if isinstance(payload, pydantic.BaseModel):
+        payload = payload.model_dump(by_alias=True)
+    try:
+        return job.payload.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        raise PayloadError.from_validation_error(job.name, exc) from None
+
+
+def job_data(model: pydantic.BaseModel, *, request_id: str | None) -> dict[str, Any]:
+    """The BullMQ job data for a validated payload: JSON-mode fields plus ``_meta``.
+
+    Only the fields the caller set are stored: the worker re-validates and fills defaults
+    itself, and a field that defaults to ``None`` without being nullable (a partial update,
+    a server-side default) must stay absent rather than become an explicit null.
+    """
+    data = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return {**data, META_KEY: {"request_id": request_id}}
+
+
+class JobQueues:
+    """The producer side: one lazily created ``bullmq.Queue`` per queue name."""
+
+    def __init__(self, redis_url: str, *, prefix: str = "bull") -> None:
+        self.redis_url = redis_url
+        self.prefix = prefix
+        self._queues: dict[str, bullmq.Queue] = {}
+
+    def queue(self, name: str) -> bullmq.Queue:
+        """The ``bullmq.Queue`` called ``name`` (created on first use, then reused)."""
+        if name not in self._queues:
+            opts = {"connection": _connection(self.redis_url, False), "prefix": self.prefix}
+            self._queues[name] = bullmq.Queue(name, opts)
+        return self._queues[name]
+
+    async def enqueue(
+        self,
+        queue: QueueDef,
+        job_name: str,
+        payload: Payload,
+        *,
+        job_id: str | None = None,
+        request_id: str | None = None,
+        delay_ms: int | None = None,
+    ) -> JobRef:
+        """Validate ``payload`` and add one job; ``delay_ms`` overrides the job's default."""
+        job = queue.job(job_name)
+        data = job_data(validate_payload(job, payload), request_id=request_id)
+        added = await self.queue(queue.name).add(job.name, data, _opts(job, job_id, delay_ms))
+        return await self._ref(queue.name, job.name, str(added.id))
+
+    async def enqueue_bulk(
+        self,
+        queue: QueueDef,
+        jobs: Sequence[tuple[str, Payload]],
+        *,
+        job_ids: Sequence[str | None] | None = None,
+        request_id: str | None = None,
+    ) -> list[JobRef]:
+        """Validate every ``(job_name, payload)`` first, then add them all in one round trip.
+
+        If any payload is invalid nothing is added; the :class:`PayloadError`
+        paths start with the item's index: ``[2, "submission_id"]``.
+        """
+        ids = list(job_ids) if job_ids is not None else [None] * len(jobs)
+        if len(ids) != len(jobs):
+            raise ValueError("job_ids must have one entry per job")
+        entries: list[dict[str, Any]] = []
+        errors: list[FieldError] = []
+        for index, ((name, payload), job_id) in enumerate(zip(jobs, ids, strict=True)):
+            job = queue.job(name)
+            try:
+                model = validate_payload(job, payload)
+            except PayloadError as exc:
+                errors += [
+                    FieldError(path=[index, *e["path"]], message=e["message"]) for e in exc.errors
+                ]
+                continue
+            data = job_data(model, request_id=request_id)
+            entries.append({"name": job.name, "data": data, "opts": _opts(job, job_id, None)})
+        if errors:
+            raise PayloadError(f"{queue.name} (bulk)", errors)
+        added = await self.queue(queue.name).addBulk(entries)
+        refs = [self._ref(queue.name, job.name, str(job.id)) for job in added]
+        return list(await asyncio.gather(*refs))
+
+    async def close(self) -> None:
+        """Close every queue connection; the object can be used again afterwards."""
+        queues, self._queues = list(self._queues.values()), {}
+        await asyncio.gather(*(q.close() for q in queues))
+
+    async def __aenter__(self) -> JobQueues:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _ref(self, queue: str, name: str, job_id: str) -> JobRef:
+        # Read the state back: for a duplicate job_id it is the existing job's state.
+        state = await self.queue(queue).getJobState(job_id)
+        return {"id": job_id, "queue": queue, "name": name, "state": state}
+
+
+def _opts(job: JobDef, job_id: str | None, delay_ms: int | None) -> dict[str, Any]:
+    opts = job.options.to_bullmq()
+    if job_id is not None:
+        opts["jobId"] = job_id
+    if delay_ms is not None:
+        opts["delay"] = delay_ms
+    return opts
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in path) or "(payload)"
+
+
+def _connection(url: str, for_worker: bool) -> dict[str, Any]:
+    """redis.asyncio.Redis keyword arguments for ``url``, as BullMQ's ``connection``.
+
+    Uses ``flowgen_runtime.redis.redis_connection_kwargs`` when present; the
+    fallback understands ``redis://``, ``rediss://`` and ``unix://`` URLs.
+    Workers always get ``socket_timeout=None`` (see the ``worker`` module docstring),
+    producers a generous 10 s.
+    """
+    try:
+        from flowgen_runtime.redis import redis_connection_kwargs
+    except ImportError:
+        kwargs = _parse_redis_url(url)
+    else:
+        kwargs = redis_connection_kwargs(url, for_worker=for_worker)
+    # Workers block in BZPOPMIN; producers run admin scripts (clean, retry, obliterate)
+    # that may outlast a cache-sized timeout, and bullmq would retry a timed-out script.
+    kwargs["socket_timeout"] = None if for_worker else _PRODUCER_TIMEOUT_S
+    return kwargs
+
+
+def _parse_redis_url(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    kwargs: dict[str, Any]
+    if parts.scheme == "unix":
+        kwargs = {"unix_socket_path": unquote(parts.path), "db": int(query.get("db", 0))}
+    else:
+        db = int(query.get("db") or parts.path.strip("/") or 0)
+        kwargs = {"host": parts.hostname or "localhost", "port": parts.port or 6379, "db": db}
+        if parts.scheme == "rediss":
+            kwargs["ssl"] = True
+    if parts.username:
+        kwargs["username"] = unquote(parts.username)
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    return kwargs

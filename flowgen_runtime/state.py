@@ -1,0 +1,52 @@
+"""Process-wide resources of a running app: database, cache, job queues."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .cache import Cache
+from .context import Context
+from .db import Database, database_from_settings
+from .jobs import JobQueues
+from .redis import connect_redis, resolve_redis_url
+from .settings import Settings, get_settings
+
+log = logging.getLogger("flowgen.app")
+
+
+class AppState:
+    """Created once per process (server or worker); ``start`` before use, ``stop`` at exit."""
+
+    def __init__(self, registry: Any, settings: Settings | None = None) -> None:
+        self.registry = registry
+        self.settings = settings or get_settings()
+        self.db: Database = None  # type: ignore[assignment]
+        self.cache: Cache = Cache(None, namespace="")
+        self.jobs: JobQueues = None  # type: ignore[assignment]
+        self.redis: Any = None
+        self.redis_url = ""
+
+    async def start(self) -> None:
+        self.db = database_from_settings(self.settings)
+        self.redis_url = resolve_redis_url(self.settings)
+        self.redis = await connect_redis(self.settings)
+        self.cache = Cache(
+            self.redis,
+            namespace=f"{self.settings.cache_prefix}:{self.registry.name}",
+            enabled=self.settings.cache_enabled,
+        )
+        self.jobs = JobQueues(self.redis_url, prefix=self.settings.queue_prefix)
+
+    async def stop(self) -> None:
+        if self.jobs is not None:
+            await self.jobs.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.db is not None:
+            await self.db.dispose()
+
+    def context(
+        self, *, request: Any = None, request_id: str | None = None, identity: Any = None
+    ) -> Context:
+        return Context(self, request=request, request_id=request_id, identity=identity)

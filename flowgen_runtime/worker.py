@@ -1,0 +1,71 @@
+"""Worker process entry: ``gen worker [--queues a,b] [--concurrency N]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from .context import Context
+from .jobs import JobContext, WorkerGroup, resolve_handler
+from .logging import configure_logging
+from .settings import get_settings
+from .state import AppState
+
+log = logging.getLogger("flowgen.worker")
+
+
+def app_context(job: JobContext) -> Context:
+    """A service context inside a job handler: ``ctx = app_context(job)``."""
+    state: AppState = job.extra["state"]
+    return state.context(request_id=job.request_id)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gen worker", description="Run job workers.")
+    p.add_argument("--queues", default="", help="Comma-separated queue names (default: all).")
+    p.add_argument("--concurrency", type=int, default=None, help="Jobs at once per queue.")
+    return p
+
+
+async def run_workers(registry: Any, queues: list[str], concurrency: int | None) -> None:
+    state = AppState(registry)
+    await state.start()
+    try:
+        defs = [registry.queues[name] for name in queues]
+        handlers = {
+            key: resolve_handler(h, where=f"queue {key[0]}, job {key[1]}")
+            if isinstance(h, str)
+            else h
+            for key, h in registry.handlers.items()
+            if key[0] in queues
+        }
+        group = WorkerGroup(
+            defs, state.redis_url, prefix=state.settings.queue_prefix, concurrency=concurrency,
+            handlers=handlers, context_extra={"state": state},
+        )  # fmt: skip
+        log.info("worker started", extra={"queues": queues})
+        await group.run()
+    finally:
+        await state.stop()
+
+
+def worker_main(registry: Any, argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    names = [q for q in args.queues.split(",") if q] or sorted(registry.queues)
+    unknown = [q for q in names if q not in registry.queues]
+    if unknown:
+        log.error(
+            "unknown queue(s): %s (known: %s)",
+            ", ".join(unknown),
+            ", ".join(sorted(registry.queues)),
+        )
+        return 2
+    if not names:
+        log.error("this app defines no queues")
+        return 2
+    asyncio.run(run_workers(registry, names, args.concurrency))
+    return 0

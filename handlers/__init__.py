@@ -1,0 +1,1 @@
+"""The example app's own code: job handlers referenced from specs/jobs/*.yaml."""

@@ -1,0 +1,41 @@
+"""Account jobs: welcome e-mail, bulk import, nightly clean-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowgen_runtime.errors import UserInputError
+from flowgen_runtime.jobs import JobContext, UnrecoverableJobError
+from flowgen_runtime.worker import app_context
+
+
+async def send_welcome_email(payload: Any, ctx: JobContext) -> Any:
+    """'Send' the welcome e-mail: the example logs it instead of talking to an SMTP server."""
+    app = app_context(ctx)
+    user = await app.registry.services["User"].get(app, payload.user_id)
+    if user is None:
+        raise UnrecoverableJobError(f"user {payload.user_id} does not exist")
+    ctx.logger.info("welcome e-mail to %s", user["email"])
+    return {"sent_to": user["email"]}
+
+
+async def bulk_import(payload: Any, ctx: JobContext) -> Any:
+    """Create users from ``rows`` ([{email, name}]); rows that fail are reported, not fatal."""
+    app = app_context(ctx)
+    users = app.registry.services["User"]
+    rows = payload.rows if isinstance(payload.rows, list) else []
+    created, failed = 0, []
+    for i, row in enumerate(rows):
+        try:
+            await users.create(app, {**row, "role": payload.role})
+            created += 1
+        except UserInputError as exc:
+            failed.append({"row": i, "error": exc.message})
+        await ctx.progress(int(100 * (i + 1) / max(len(rows), 1)))
+    return {"created": created, "failed": failed}
+
+
+async def cleanup_unverified(payload: Any, ctx: JobContext) -> Any:
+    """Nightly clean-up hook (the example has no unverified accounts to remove)."""
+    ctx.logger.info("cleanup_unverified ran")
+    return {"removed": 0}

@@ -1,0 +1,75 @@
+"""E2E fixtures: the example app built once, then run on PostgreSQL+Redis or embedded."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import App, build_example, child_env
+
+
+@pytest.fixture(scope="session")
+def example_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("example")
+    build_example(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pg_database(postgres_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    import psycopg2
+
+    name = f"flowgen_e2e_{uuid.uuid4().hex[:10]}"
+    admin = postgres_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def pg_app(example_root: Path, pg_database: str, redis_url: str) -> Iterator[App]:
+    prefix = f"e2e{uuid.uuid4().hex[:8]}"
+    env = child_env(
+        {
+            "DATABASE_URL": pg_database,
+            "REDIS_URL": redis_url,
+            "QUEUE_PREFIX": prefix,
+            "CACHE_PREFIX": prefix,
+            "FLOWGEN_DATA_DIR": str(example_root / ".flowgen-pg"),
+        }
+    )
+    app = App(example_root, env)
+    app.migrate("upgrade")
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def embedded_app(example_root: Path) -> Iterator[App]:
+    from flowgen_runtime.redis import stop_embedded_redis
+
+    data_dir = example_root / ".flowgen-embedded"
+    env = child_env({"FLOWGEN_DATA_DIR": str(data_dir)})
+    app = App(example_root, env)
+    try:
+        app.migrate("upgrade")
+        app.start()
+        yield app
+    finally:
+        app.stop()
+        stop_embedded_redis(str(data_dir))

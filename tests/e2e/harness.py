@@ -1,0 +1,151 @@
+"""Build the example app into a temp folder and run its server and worker as processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+GEN = [sys.executable, "-m", "generator.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_example(root: Path) -> Path:
+    """Copy the example specs and handlers to ``root`` and build them into ``root/generated``."""
+    shutil.copytree(REPO / "specs", root / "specs")
+    shutil.copytree(
+        REPO / "handlers", root / "handlers", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    run(GEN + ["build", "specs", "--out", "generated"], cwd=root, env=os.environ.copy())
+    return root / "generated"
+
+
+def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc.stdout
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+@dataclass
+class App:
+    """A running generated app: a server process and a worker process."""
+
+    root: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def migrate(self, *args: str) -> str:
+        return run(GEN + ["migrate", *args], cwd=self.root, env=self.env)
+
+    def start(self, *, worker: bool = True) -> None:
+        env = {**self.env, "PORT": str(self.port)}
+        self._spawn("server", [sys.executable, "-m", "generated.server"], env)
+        if worker:
+            self._spawn("worker", [sys.executable, "-m", "generated.worker"], env)
+        self.wait_healthy()
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        log = self.root / f"{name}-{len(self.procs)}.log"
+        fh = log.open("wb")
+        self.procs.append(
+            subprocess.Popen(cmd, cwd=self.root, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        )
+        self.logs.append(log)
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p in self.procs:
+                if p.poll() is not None:
+                    raise AssertionError(
+                        f"process exited early ({p.returncode}):\n{self.log_text()}"
+                    )
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not healthy after {timeout}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+            for p in self.logs
+            if p.exists()
+        )
+
+    def gql(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
+            timeout=10,
+        )
+        assert r.status_code in (200, 400), (r.status_code, r.text)
+        body: dict[str, Any] = r.json()
+        return body
+
+    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = self.gql(query, variables)
+        assert not body.get("errors"), f"{body['errors']}\n{self.log_text()}"
+        result: dict[str, Any] = body["data"]
+        return result
+
+    def wait_job(self, queue: str, job_id: str, timeout: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            status = self.data(
+                "query($q: String!, $id: ID!) { jobStatus(queue: $q, id: $id) "
+                "{ id state result failedReason attemptsMade } }",
+                {"q": queue, "id": job_id},
+            )["jobStatus"]
+            if status and status["state"] in ("completed", "failed"):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"job {queue}/{job_id} not finished: {status}\n{self.log_text()}")
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
