@@ -1,0 +1,86 @@
+"""``gen dev``: build, migrate, then run the server and a worker; rebuild on spec changes.
+
+The server and worker are child processes of this one, started with the same interpreter;
+Ctrl-C (or SIGTERM) stops both. When a spec file changes, the app is rebuilt and migrated
+and both processes are restarted; a build with spec errors leaves the running app alone.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .migrations import UnsupportedChange
+from .pipeline import build
+from .spec import SpecErrors
+from .spec.loader import spec_files
+
+POLL_SECONDS = 1.0
+
+
+def _fingerprint(specs: Path) -> tuple[tuple[str, float], ...]:
+    return tuple((str(p), p.stat().st_mtime) for p in spec_files(specs))
+
+
+def _build_and_migrate(specs: Path, out: Path) -> bool:
+    try:
+        result = build(specs, out)
+    except SpecErrors as exc:
+        click.echo(exc.report(), err=True)
+        return False
+    except UnsupportedChange as exc:
+        click.echo(f"migration: {exc}", err=True)
+        return False
+    click.echo(f"built {result.app.name} -> {out}")
+    migrate = [sys.executable, "-m", "generator.cli", "migrate", "--app", out.name, "upgrade"]
+    return subprocess.run(migrate, cwd=out.parent, check=False).returncode == 0
+
+
+def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
+    env_port = ["--port", str(port)] if port else []
+    server = [sys.executable, "-m", "generator.cli", "serve", "--app", out.name, *env_port]
+    worker = [sys.executable, "-m", "generator.cli", "worker", "--app", out.name]
+    procs = [subprocess.Popen(cmd, cwd=out.parent) for cmd in (server, worker)]
+    click.echo(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
+    return procs
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def run_dev(specs: Path, out: Path, *, port: int | None = None) -> int:
+    if not _build_and_migrate(specs, out):
+        return 1
+    procs = _start(out, port)
+    seen = _fingerprint(specs)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while True:
+            time.sleep(POLL_SECONDS)
+            if any(p.poll() is not None for p in procs):
+                click.echo("a child process exited; stopping", err=True)
+                return 1
+            now = _fingerprint(specs)
+            if now != seen:
+                seen = now
+                click.echo("specs changed: rebuilding")
+                if _build_and_migrate(specs, out):
+                    _stop(procs)
+                    procs = _start(out, port)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(procs)
