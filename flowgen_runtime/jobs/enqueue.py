@@ -10,8 +10,10 @@ One :class:`JobQueues` per process holds one ``bullmq.Queue`` per queue name::
 
 The payload is validated with the job's pydantic model first; a bad payload
 raises :class:`PayloadError` listing every invalid field and nothing is queued.
-The job data stored in Redis is the payload in JSON mode (by alias) plus one
-extra key, ``"_meta"``, holding ``{"request_id": ...}``. Pydantic fields cannot
+The job data stored in Redis is the payload in JSON mode (by alias, only the
+fields that were set; the worker fills defaults when it validates again, so a
+``default_factory`` runs per attempt) plus one extra key, ``"_meta"``, holding
+``{"request_id": ...}``. Pydantic fields cannot
 start with an underscore, so ``_meta`` never clashes with a payload field.
 
 ``job_id`` makes enqueueing idempotent: BullMQ ignores a second add with an id

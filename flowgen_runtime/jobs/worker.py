@@ -37,18 +37,10 @@ BullMQ 3.4.4 (Python) facts this module relies on, measured on Redis 7.0:
   ``RedisConnection.getRedisVersion()`` sets it, which the worker never calls
   for that connection. Measured: delay 1500 ms ran after 2.0 s, 300 ms after 1.1 s.
   :meth:`WorkerGroup.run` therefore calls ``getRedisVersion()`` on each worker's
-  blocking connection before starting it; then 1500 ms ran after ~1.55 s and
-  300 ms after ~0.35 s. On Redis < 6.0 the rounding remains.
-* ``Worker.close()`` cancels the worker's blocking wait only if one is under way
-  at that moment; a fetch that is between Redis calls then starts a new
-  ``BZPOPMIN`` after close() began, so stopping took 5 s more (drainDelay) now and
-  then, or took one more job (a delayed job due during the shutdown ran). Both
-  seen once in ~20 runs of this package's tests. The ``_Worker`` subclass starts
-  no blocking wait and takes no job once closing.
-* A rate-limited worker (``limiter``) is told how many ms the limit lasts
-  (``limitUntil``) but never waits on it: it blocks for drainDelay instead, so
-  the job after the limit started 5.0 s late with ``RateLimit(2, 600)``.
-  ``_Worker.getBlockTimeout`` waits for the limit instead (measured: 0.6 s).
+  blocking connection before starting it (``Worker.prepare``); then 1500 ms ran
+  after ~1.55 s and 300 ms after ~0.35 s. On Redis < 6.0 the rounding remains.
+* Two more bullmq worker bugs, a shutdown race and a rate limiter that waits
+  5 s instead of the limit's remaining time, are fixed in :mod:`._bullmq`.
 * ``Worker.close()`` waits for active jobs; ``bullmq.UnrecoverableError`` skips
   the remaining attempts; job schedulers exist (``upsertJobScheduler``) and are
   used for :class:`~flowgen_runtime.jobs.defs.Schedule`.
@@ -72,6 +64,7 @@ import bullmq
 import pydantic
 from pydantic_core import to_jsonable_python
 
+from ._bullmq import Worker
 from .defs import JobDef, QueueDef
 from .enqueue import META_KEY, PayloadError, _connection, job_data
 
@@ -177,7 +170,7 @@ class WorkerGroup:
             for queue in self.queues
             for job in queue.jobs.values()
         }
-        self._workers: list[bullmq.Worker] = []
+        self._workers: list[Worker] = []
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -191,7 +184,7 @@ class WorkerGroup:
         try:
             with _signal_handlers(self._on_signal):
                 for queue, worker in zip(self.queues, self._workers, strict=True):
-                    await worker.blockingRedisConnection.getRedisVersion()  # whole-second delays
+                    await worker.prepare()
                     await _sync_schedules(queue, worker)
                 runs = [asyncio.ensure_future(worker.run()) for worker in self._workers]
                 logger.info("worker started for queues %s", names)
@@ -225,7 +218,7 @@ class WorkerGroup:
             return await self.context_extra()
         return self.context_extra or {}
 
-    def _worker(self, queue: QueueDef, extra: Mapping[str, Any]) -> bullmq.Worker:
+    def _worker(self, queue: QueueDef, extra: Mapping[str, Any]) -> Worker:
         async def process(job: bullmq.Job, token: str) -> Any:
             return await self._process(queue, job, extra)
 
@@ -237,7 +230,7 @@ class WorkerGroup:
         }
         if queue.rate_limit is not None:
             opts["limiter"] = queue.rate_limit.to_bullmq()
-        return _Worker(queue.name, process, opts)
+        return Worker(queue.name, process, opts)
 
     async def _process(self, queue: QueueDef, job: bullmq.Job, extra: Mapping[str, Any]) -> Any:
         data = dict(job.data or {})
@@ -285,29 +278,6 @@ class WorkerGroup:
             raise JobTimeoutError(f"timed out after {timeout_ms} ms") from None
 
 
-class _Worker(bullmq.Worker):
-    """bullmq's Worker, minus a shutdown race (see the module docstring)."""
-
-    async def waitForJob(self) -> int:
-        if self.closing:
-            # A fetch already under way when close() ran would otherwise start a fresh
-            # BZPOPMIN: up to 5 s of shutdown delay, and perhaps a new job taken while
-            # closing. Cancelling is what close() does to a wait it can see.
-            raise asyncio.CancelledError
-        return int(await super().waitForJob())
-
-    async def moveToActive(self, token: str) -> bullmq.Job | None:
-        # Same race, later: a wait that timed out as close() ran would take a due job.
-        return None if self.closing else await super().moveToActive(token)
-
-    def getBlockTimeout(self, block_until: int) -> float:
-        # When rate limited, bullmq records the limit's remaining ms but waits drainDelay.
-        timeout = float(super().getBlockTimeout(block_until))
-        if self.limitUntil > 0:
-            timeout = max(min(timeout, self.limitUntil / 1000), self.minimumBlockTimeout)
-        return timeout
-
-
 def _handler_for(
     queue: QueueDef, job: JobDef, explicit: Mapping[tuple[str, str], Callable[..., Any]]
 ) -> Callable[..., Any]:
@@ -319,7 +289,7 @@ def _handler_for(
     return resolve_handler(job.handler, where=where)
 
 
-async def _sync_schedules(queue: QueueDef, worker: bullmq.Worker) -> None:
+async def _sync_schedules(queue: QueueDef, worker: Worker) -> None:
     """Upsert a job scheduler (id = job name) per scheduled job; remove stale ones."""
     scheduler = worker.jobScheduler
     wanted = {name: job for name, job in queue.jobs.items() if job.schedule is not None}
