@@ -30,7 +30,7 @@ class BuildResult:
 
 def render(specs: Path, out: Path) -> tuple[App, dict[str, str], MigrationPlan]:
     """Everything in memory: raises SpecErrors / RenderError / UnsupportedChange."""
-    loaded = load_specs(specs)
+    loaded = load_specs(specs, strict=False)
     app = build_app(loaded)
     spec_root = _display(specs)
     files = render_app(app, spec_root=spec_root)

@@ -52,3 +52,12 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         service_unavailable("Redis", url, exc)
     return url
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite tests/cases/*/expected, expected_handlers and errors.txt from the build.",
+    )

@@ -15,8 +15,8 @@ class Course(Base):
 
     __tablename__ = "courses"
     __table_args__ = (
-        sa.CheckConstraint("length(title) \u003e= 3", name="title_min_length"),
-        sa.CheckConstraint("price \u003e= 0", name="price_min"),
+        sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
+        sa.CheckConstraint("price >= 0", name="price_min"),
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

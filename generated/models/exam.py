@@ -15,11 +15,11 @@ class Exam(Base):
 
     __tablename__ = "exams"
     __table_args__ = (
-        sa.CheckConstraint("length(title) \u003e= 3", name="title_min_length"),
-        sa.CheckConstraint("duration_minutes \u003e= 1", name="duration_minutes_min"),
-        sa.CheckConstraint("duration_minutes \u003c= 600", name="duration_minutes_max"),
-        sa.CheckConstraint("pass_mark \u003e= 0", name="pass_mark_min"),
-        sa.CheckConstraint("pass_mark \u003c= 100", name="pass_mark_max"),
+        sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
+        sa.CheckConstraint("duration_minutes >= 1", name="duration_minutes_min"),
+        sa.CheckConstraint("duration_minutes <= 600", name="duration_minutes_max"),
+        sa.CheckConstraint("pass_mark >= 0", name="pass_mark_min"),
+        sa.CheckConstraint("pass_mark <= 100", name="pass_mark_max"),
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

@@ -12,10 +12,10 @@ from .base import JSON_TYPE, Base
 class Question(Base):
     __tablename__ = "questions"
     __table_args__ = (
-        sa.CheckConstraint("position \u003e= 1", name="position_min"),
-        sa.CheckConstraint("length(prompt) \u003e= 1", name="prompt_min_length"),
-        sa.CheckConstraint("points \u003e= 0", name="points_min"),
-        sa.CheckConstraint("points \u003c= 100", name="points_max"),
+        sa.CheckConstraint("position >= 1", name="position_min"),
+        sa.CheckConstraint("length(prompt) >= 1", name="prompt_min_length"),
+        sa.CheckConstraint("points >= 0", name="points_min"),
+        sa.CheckConstraint("points <= 100", name="points_max"),
         sa.UniqueConstraint(
             "exam_id",
             "position",

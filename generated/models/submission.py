@@ -15,8 +15,8 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     __table_args__ = (
-        sa.CheckConstraint("score \u003e= 0", name="score_min"),
-        sa.CheckConstraint("score \u003c= 100", name="score_max"),
+        sa.CheckConstraint("score >= 0", name="score_min"),
+        sa.CheckConstraint("score <= 100", name="score_max"),
         sa.Index(
             "ix_submissions_exam_id_status",
             "exam_id",

@@ -13,7 +13,7 @@ class User(Base):
     """A learner, a teacher or an administrator."""
 
     __tablename__ = "users"
-    __table_args__ = (sa.CheckConstraint("length(name) \u003e= 1", name="name_min_length"),)
+    __table_args__ = (sa.CheckConstraint("length(name) >= 1", name="name_min_length"),)
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     email: Mapped[str] = mapped_column(

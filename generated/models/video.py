@@ -15,9 +15,9 @@ class Video(Base):
 
     __tablename__ = "videos"
     __table_args__ = (
-        sa.CheckConstraint("length(title) \u003e= 1", name="title_min_length"),
-        sa.CheckConstraint("duration_seconds \u003e= 0", name="duration_seconds_min"),
-        sa.CheckConstraint("size_bytes \u003e= 0", name="size_bytes_min"),
+        sa.CheckConstraint("length(title) >= 1", name="title_min_length"),
+        sa.CheckConstraint("duration_seconds >= 0", name="duration_seconds_min"),
+        sa.CheckConstraint("size_bytes >= 0", name="size_bytes_min"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)

@@ -32,21 +32,21 @@ from .ir import (
     Retention,
     Schedule,
 )
+from .names_check import graphql_name_clashes
 from .relations import Draft, resolve_relations
-
-_RESERVED_ENTITIES = {"Query", "Mutation", "Subscription", "JobRef", "JobStatus", "PageInfo"}
 
 
 def build_app(loaded: LoadedSpecs) -> App:
     """Resolve every reference; raise :class:`SpecErrors` with all problems found."""
-    problems = Problems()
+    problems = Problems(list(loaded.errors))
     drafts = _drafts(loaded, problems)
-    relations = resolve_relations(drafts, problems)
-    queue_names = {q.queue for q, _ in loaded.queues}
+    relations = resolve_relations(drafts, problems, broken=loaded.broken)
+    queue_names = {q.queue for q, _ in loaded.queues} | loaded.broken
     entities = [
         _entity(d, relations[name], queue_names, problems) for name, d in sorted(drafts.items())
     ]
     queues = _queues(loaded, entities, problems)
+    problems.errors.extend(graphql_name_clashes(entities, queues))
     if problems.errors:
         raise SpecErrors(problems.errors)
     app_spec = loaded.app[0] if loaded.app else None
@@ -67,9 +67,6 @@ def _drafts(loaded: LoadedSpecs, problems: Problems) -> dict[str, Draft]:
         if spec.entity in drafts:
             other = drafts[spec.entity].doc.file
             problems.add(doc, ("entity",), f"entity '{spec.entity}' is also defined in {other}")
-            continue
-        if spec.entity in _RESERVED_ENTITIES:
-            problems.add(doc, ("entity",), f"'{spec.entity}' is a reserved GraphQL type name")
             continue
         table = spec.table or plural_tail(snake(spec.entity))
         if table in tables:

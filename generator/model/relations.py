@@ -34,11 +34,17 @@ def _kind(spec: RelationSpec) -> tuple[str, str] | None:
     return chosen[0] if len(chosen) == 1 else None
 
 
-def resolve_relations(drafts: dict[str, Draft], problems: Problems) -> dict[str, list[Relation]]:
-    """Return each entity's relations; belongs_to relations also append their FK field."""
+def resolve_relations(
+    drafts: dict[str, Draft], problems: Problems, *, broken: frozenset[str] | set[str] = frozenset()
+) -> dict[str, list[Relation]]:
+    """Return each entity's relations; belongs_to relations also append their FK field.
+    Relations to ``broken`` entities (whose file failed validation) are skipped quietly."""
     out: dict[str, list[Relation]] = {name: [] for name in drafts}
     for name, d in drafts.items():
         for rel_name, spec in d.spec.relations.items():
+            kind = _kind(spec)
+            if kind is not None and kind[1] in broken:
+                continue
             rel = _resolve_one(name, rel_name, spec, drafts, problems)
             if rel is not None:
                 out[name].append(rel)

@@ -28,6 +28,10 @@ class LoadedSpecs:
     entities: list[tuple[EntitySpec, YamlDoc]] = field(default_factory=list)
     queues: list[tuple[QueueSpec, YamlDoc]] = field(default_factory=list)
     app: tuple[AppSpec, YamlDoc] | None = None
+    errors: list[SpecError] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)
+    """Entity and queue names whose file could not be used: references to them are not
+    reported again as unknown."""
 
 
 def spec_files(root: Path) -> list[Path]:
@@ -35,8 +39,13 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def load_specs(root: Path, *, display_root: Path | None = None) -> LoadedSpecs:
-    """Read and validate every spec file under ``root``; raise :class:`SpecErrors` listing all."""
+def load_specs(root: Path, *, display_root: Path | None = None, strict: bool = True) -> LoadedSpecs:
+    """Read and validate every spec file under ``root``.
+
+    ``strict``: raise :class:`SpecErrors` listing every problem. Otherwise the problems are
+    returned in ``errors`` beside what could be validated, so the model step can report its
+    own problems in the same run.
+    """
     root = Path(root)
     if not root.is_dir():
         raise SpecErrors([SpecError(str(root), 1, 1, "", "specs folder not found")])
@@ -57,8 +66,9 @@ def load_specs(root: Path, *, display_root: Path | None = None) -> LoadedSpecs:
             errors.append(SpecError(name, 1, 1, "", "file is not UTF-8 text"))
             continue
         errors.extend(_validate(doc, loaded))
-    if errors:
+    if errors and strict:
         raise SpecErrors(errors)
+    loaded.errors = errors
     return loaded
 
 
@@ -86,15 +96,54 @@ def _validate(doc: YamlDoc, loaded: LoadedSpecs) -> list[SpecError]:
     try:
         spec = model.model_validate(data)
     except ValidationError as exc:
-        return [_from_pydantic(doc, model, err) for err in exc.errors()]
+        errors = [_from_pydantic(doc, model, err) for err in exc.errors()]
+        partial = _validate_pruned(model, data, exc)
+        if partial is None:
+            name = data.get(kinds[0])
+            if isinstance(name, str):
+                loaded.broken.add(name)
+            return errors
+        _register(partial, doc, loaded)
+        return errors
+    return _register(spec, doc, loaded)
+
+
+_PRUNABLE = ("fields", "relations", "jobs")
+
+
+def _prune(data: dict[str, Any], exc: ValidationError) -> dict[str, Any] | None:
+    """``data`` without the entries that failed (a bad field, relation or job), so the rest
+    of the file can still be checked; ``None`` when a failure is not in such an entry."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for err in exc.errors():
+        loc = err["loc"]
+        if len(loc) < 2 or loc[0] not in _PRUNABLE or not isinstance(out.get(loc[0]), dict):
+            return None
+        out[loc[0]].pop(loc[1], None)
+    return out
+
+
+def _validate_pruned(
+    model: type[BaseModel], data: dict[str, Any], exc: ValidationError
+) -> BaseModel | None:
+    pruned = _prune(data, exc)
+    if pruned is None:
+        return None
+    try:
+        return model.model_validate(pruned)
+    except ValidationError:
+        return None
+
+
+def _register(spec: BaseModel, doc: YamlDoc, loaded: LoadedSpecs) -> list[SpecError]:
     if isinstance(spec, EntitySpec):
         loaded.entities.append((spec, doc))
     elif isinstance(spec, QueueSpec):
         loaded.queues.append((spec, doc))
-    else:
+    elif isinstance(spec, AppSpec):
         if loaded.app is not None:
             return [SpecError(doc.file, 1, 1, "app", "a second app file", loaded.app[1].file)]
-        loaded.app = (spec, doc)  # type: ignore[assignment]
+        loaded.app = (spec, doc)
     return []
 
 
