@@ -18,7 +18,19 @@ from .render import RenderError
 from .spec import SpecErrors, json_schema
 
 
-@click.group()
+class _Group(click.Group):
+    """Turns configuration errors (bad environment variables) into a one-line message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from flowgen_runtime.settings import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="flowgen")
 def main() -> None:
     """Flowgen: YAML specs -> GraphQL + SQLAlchemy + BullMQ backend."""

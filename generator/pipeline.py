@@ -50,7 +50,7 @@ def build(specs: Path, out: Path, *, check: bool = False) -> BuildResult:
         result.added += sorted(write_once)
         return BuildResult(app, result, migration, [], [])
     result = write(out, files, write_once=write_once)
-    scaffolded, warnings = scaffold_handlers(app, out.resolve().parent)
+    scaffolded, warnings = scaffold_handlers(app, out.resolve().parent, out.name)
     return BuildResult(app, result, migration, scaffolded, warnings)
 
 

@@ -13,8 +13,9 @@ _STUB = '''
 async def {func}(payload: Any, ctx: JobContext) -> Any:
     """{doc}
 
-    `payload` is a validated `{cls}` (see generated/queues/{queue}.py); `ctx` carries the
-    job id, attempt, logger, a progress reporter and the app's services.
+    `payload`: a validated `{cls}` ({package}/queues/{queue}.py).
+    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` gives
+    the app's services, e.g. `app_context(ctx).registry.services["User"]`.
     """
     ctx.logger.info("{func} received %s", payload)
     return None
@@ -26,7 +27,9 @@ def _module_file(root: Path, dotted: str) -> tuple[Path, str]:
     return root.joinpath(*mod).with_suffix(".py"), func
 
 
-def scaffold_handlers(app: App, root: Path) -> tuple[list[str], list[str]]:
+def scaffold_handlers(
+    app: App, root: Path, package: str = "generated"
+) -> tuple[list[str], list[str]]:
     """Create handler modules that do not exist; warn about functions missing from existing ones."""
     wanted: dict[Path, list[Job]] = {}
     for q in app.queues:
@@ -52,11 +55,12 @@ def scaffold_handlers(app: App, root: Path) -> tuple[list[str], list[str]]:
                 init.write_text('"""Your code: job handlers and custom resolvers."""\n')
         body = '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
         body += "from typing import Any\n\nfrom flowgen_runtime.jobs import JobContext\n"
+        body += "from flowgen_runtime.worker import app_context  # noqa: F401\n"
         for j in jobs:
             func = (j.handler or "").rsplit(".", 1)[1]
             body += _STUB.format(
                 func=func, doc=j.description or f"Handle `{j.name}` jobs.",
-                cls=f"{pascal(j.name)}Payload", queue=j.queue,
+                cls=f"{pascal(j.name)}Payload", queue=j.queue, package=package,
             )  # fmt: skip
         path.write_text(body, encoding="utf-8")
         created.append(str(path))

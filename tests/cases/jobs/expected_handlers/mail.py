@@ -3,13 +3,15 @@
 from typing import Any
 
 from flowgen_runtime.jobs import JobContext
+from flowgen_runtime.worker import app_context  # noqa: F401
 
 
 async def deliver(payload: Any, ctx: JobContext) -> Any:
     """Deliver one message.
 
-    `payload` is a validated `DeliverPayload` (see generated/queues/mail.py); `ctx` carries the
-    job id, attempt, logger, a progress reporter and the app's services.
+    `payload`: a validated `DeliverPayload` (generated/queues/mail.py).
+    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` gives
+    the app's services, e.g. `app_context(ctx).registry.services["User"]`.
     """
     ctx.logger.info("deliver received %s", payload)
     return None
@@ -18,8 +20,9 @@ async def deliver(payload: Any, ctx: JobContext) -> Any:
 async def send_digest(payload: Any, ctx: JobContext) -> Any:
     """Handle `send_digest` jobs.
 
-    `payload` is a validated `SendDigestPayload` (see generated/queues/mail.py); `ctx` carries the
-    job id, attempt, logger, a progress reporter and the app's services.
+    `payload`: a validated `SendDigestPayload` (generated/queues/mail.py).
+    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` gives
+    the app's services, e.g. `app_context(ctx).registry.services["User"]`.
     """
     ctx.logger.info("send_digest received %s", payload)
     return None
