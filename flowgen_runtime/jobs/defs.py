@@ -44,22 +44,46 @@ def _check(ok: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Wait between retries: always ``delay_ms`` (fixed) or ``delay_ms * 2**(n-1)``.
+    """Wait between retries: ``delay_ms`` (fixed), ``delay_ms * 2**(n-1)`` (exponential), or
+    ``delays_ms[n-1]`` (custom: one delay per retry, the last one repeating).
 
     >>> Backoff("exponential", 1000).to_bullmq()
     {'type': 'exponential', 'delay': 1000}
+    >>> Backoff("custom", delays_ms=(1000, 5000)).delay_for(3)
+    5000
+
+    A custom backoff is stored in BullMQ as ``{"type": "custom"}`` (Node tooling shows it
+    as a custom strategy); the worker computes the delay from this definition.
     """
 
-    type: Literal["fixed", "exponential"]
-    delay_ms: int
+    type: Literal["fixed", "exponential", "custom"]
+    delay_ms: int = 0
+    delays_ms: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.type not in ("fixed", "exponential"):
-            raise ValueError(f"backoff type must be 'fixed' or 'exponential', not {self.type!r}")
+        if self.type not in ("fixed", "exponential", "custom"):
+            raise ValueError(
+                f"backoff type must be 'fixed', 'exponential' or 'custom', not {self.type!r}"
+            )
         _check(self.delay_ms >= 0, "backoff delay_ms must be >= 0")
+        _check(
+            (self.type == "custom") == bool(self.delays_ms),
+            "backoff delays_ms is required with type 'custom' and allowed only there",
+        )
+        _check(all(d >= 0 for d in self.delays_ms), "backoff delays_ms must be >= 0")
 
     def to_bullmq(self) -> dict[str, Any]:
+        if self.type == "custom":
+            return {"type": "custom"}
         return {"type": self.type, "delay": self.delay_ms}
+
+    def delay_for(self, attempts_made: int) -> int:
+        """Milliseconds to wait after the ``attempts_made``-th failed attempt (1-based)."""
+        if self.type == "custom":
+            return self.delays_ms[min(max(attempts_made, 1), len(self.delays_ms)) - 1]
+        if self.type == "fixed":
+            return self.delay_ms
+        return int(round(2 ** (attempts_made - 1) * self.delay_ms))
 
 
 @dataclass(frozen=True)
@@ -198,6 +222,16 @@ class QueueDef:
         _check(self.concurrency >= 1, f"queue {self.name!r}: concurrency must be >= 1")
         for key, job in self.jobs.items():
             _check(key == job.name, f"queue {self.name!r}: job {job.name!r} is keyed as {key!r}")
+
+    def retry_delay(self, job_name: str, attempts_made: int) -> int:
+        """Milliseconds before retrying ``job_name`` after ``attempts_made`` failed attempts.
+
+        >>> GRADING.retry_delay("grade_submission", 2)   # Backoff("exponential", 1000)
+        2000
+        """
+        job = self.jobs.get(job_name)
+        backoff = job.options.backoff if job is not None else None
+        return 0 if backoff is None else backoff.delay_for(attempts_made)
 
     def job(self, name: str) -> JobDef:
         """The job called ``name``; ``KeyError`` naming the queue's jobs if there is none."""

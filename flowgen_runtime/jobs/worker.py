@@ -148,7 +148,12 @@ def resolve_handler(dotted: str, *, where: str = "") -> Callable[..., Any]:
 
 
 class WorkerGroup:
-    """Runs one BullMQ worker per queue until stopped; see the module docstring."""
+    """Runs one BullMQ worker per queue until stopped; see the module docstring.
+
+    ``worker_options`` are extra ``bullmq.Worker`` options, e.g. a short
+    ``{"stalledInterval": 1000, "lockDuration": 2000}`` so that a job of a killed
+    worker is handed to another one within seconds instead of 30 s.
+    """
 
     def __init__(
         self,
@@ -159,8 +164,10 @@ class WorkerGroup:
         concurrency: int | None = None,
         handlers: Mapping[tuple[str, str], Callable[..., Any]] | None = None,
         context_extra: ContextExtra | None = None,
+        worker_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.queues = list(queues)
+        self.worker_options = dict(worker_options or {})
         self.redis_url = redis_url
         self.prefix = prefix
         self.concurrency = concurrency
@@ -230,6 +237,11 @@ class WorkerGroup:
         }
         if queue.rate_limit is not None:
             opts["limiter"] = queue.rate_limit.to_bullmq()
+        # bullmq asks this for backoffs it does not know itself, i.e. type "custom"
+        opts["settings"] = {
+            "backoffStrategy": lambda n, _t, _e, job: queue.retry_delay(job.name, n)
+        }
+        opts.update(self.worker_options)
         return Worker(queue.name, process, opts)
 
     async def _process(self, queue: QueueDef, job: bullmq.Job, extra: Mapping[str, Any]) -> Any:

@@ -56,7 +56,9 @@ QUEUE = QueueDef(
             name="send_welcome_email",
             payload=SendWelcomeEmailPayload,
             handler="handlers.user.send_welcome_email",
-            options=JobOptions(attempts=5, backoff=Backoff("fixed", 2000)),
+            options=JobOptions(
+                attempts=5, backoff=Backoff("custom", delays_ms=(1000, 5000, 30000, 120000))
+            ),
         ),
     },
 )

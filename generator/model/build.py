@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..names import pascal, plural_tail, snake
 from ..spec.errors import SpecErrors, suggest
 from ..spec.loader import LoadedSpecs
-from ..spec.models import EntitySpec, FieldSpec, JobOptionsSpec, QueueSpec
+from ..spec.models import BackoffSpec, EntitySpec, FieldSpec, JobOptionsSpec, QueueSpec
 from ..spec.yaml_source import YamlDoc
 from .context import Problems, source
 from .fields import build_field, enum_type_name
@@ -185,10 +185,16 @@ def _permissions(
     return tuple(out)
 
 
+def _backoff(spec: BackoffSpec) -> Backoff:
+    if spec.type == "custom":
+        return Backoff("custom", 0, tuple(spec.delays_ms or ()))
+    return Backoff(spec.type, spec.delay_ms)
+
+
 def _options(spec: JobOptionsSpec) -> JobOptions:
     return JobOptions(
         attempts=spec.attempts,
-        backoff=Backoff(spec.backoff.type, spec.backoff.delay_ms) if spec.backoff else None,
+        backoff=_backoff(spec.backoff) if spec.backoff else None,
         delay_ms=spec.delay_ms,
         priority=spec.priority,
         timeout_ms=spec.timeout_ms,

@@ -210,8 +210,9 @@ class Entity:
 
 @dataclass(frozen=True)
 class Backoff:
-    type: Literal["fixed", "exponential"]
+    type: Literal["fixed", "exponential", "custom"]
     delay_ms: int
+    delays_ms: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

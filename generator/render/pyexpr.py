@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.ir import Default, Field
+from ..model.ir import Backoff, Default, Field
 
 PY_TYPES = {
     "string": "str", "text": "str", "int": "int", "float": "float",
@@ -173,3 +173,14 @@ def _typed_bound(f: Field, v: float) -> str:
     if f.value_type == "decimal":
         return f"decimal.Decimal({_num(v)!r})"
     return repr(float(v))
+
+
+def backoff_call(b: Backoff) -> str:
+    """The runtime ``Backoff(...)`` call.
+
+    >>> backoff_call(Backoff("custom", 0, (1000, 5000)))
+    "Backoff('custom', delays_ms=(1000, 5000))"
+    """
+    if b.type == "custom":
+        return f"Backoff('custom', delays_ms={b.delays_ms!r})"
+    return f"Backoff({b.type!r}, {b.delay_ms})"

@@ -222,7 +222,7 @@ def _options_expr(j: Job) -> str:
     o = j.options
     parts = [f"attempts={o.attempts}"]
     if o.backoff:
-        parts.append(f"backoff=Backoff({o.backoff.type!r}, {o.backoff.delay_ms})")
+        parts.append(f"backoff={p.backoff_call(o.backoff)}")
     if o.delay_ms:
         parts.append(f"delay_ms={o.delay_ms}")
     if o.priority:

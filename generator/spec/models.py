@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 FieldType = Literal[
     "id", "string", "text", "int", "float", "decimal", "bool",
@@ -142,8 +142,18 @@ class EntitySpec(Strict):
 
 
 class BackoffSpec(Strict):
-    type: Literal["fixed", "exponential"] = "exponential"
+    """Wait before a retry: ``{type: exponential, delay_ms: 1000}`` or, one delay per retry,
+    ``{type: custom, delays_ms: [1000, 5000, 30000]}`` (the last one repeats)."""
+
+    type: Literal["fixed", "exponential", "custom"] = "exponential"
     delay_ms: int = Field(1000, ge=0)
+    delays_ms: list[Annotated[int, Field(ge=0)]] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _delays_for_custom_only(self) -> BackoffSpec:
+        if (self.type == "custom") != (self.delays_ms is not None):
+            raise ValueError("delays_ms is required with type custom and allowed only there")
+        return self
 
 
 class RetentionSpec(Strict):

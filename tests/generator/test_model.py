@@ -186,13 +186,34 @@ def test_job_options_merge_queue_defaults_with_job_options() -> None:
         timeout_ms=20000,
         remove_on_complete=Retention(count=100),
     )
-    assert digest.options == defaults
+    assert digest.options == JobOptions(
+        attempts=4,
+        backoff=Backoff("custom", 0, (1000, 60000)),
+        remove_on_complete=Retention(count=100),
+    )
     assert digest.schedule == Schedule(cron="0 6 * * *")
     assert create.options == defaults
     assert create.entity_job == EntityJob("Message", "create")
     assert (create.handler, create.class_name) == (None, "CreateMessageJob")
     assert deliver.class_name == "DeliverPayload"
     assert queue.rate_limit is not None and (queue.rate_limit.max, queue.concurrency) == (10, 3)
+
+
+def test_custom_backoff_needs_its_delays(tmp_path: Path) -> None:
+    with pytest.raises(SpecErrors) as info:
+        inline_app(
+            tmp_path,
+            mail="""
+                queue: mail
+                jobs:
+                  deliver:
+                    handler: handlers.mail.deliver
+                    options: {backoff: {type: custom, delay_ms: 5}}
+            """,
+        )
+    [error] = info.value.errors
+    assert error.path == "jobs.deliver.options.backoff"
+    assert "delays_ms is required with type custom" in error.message
 
 
 def test_model_errors_carry_positions(tmp_path: Path) -> None:

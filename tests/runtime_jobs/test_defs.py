@@ -48,6 +48,19 @@ def test_job_options_to_bullmq() -> None:
     assert Retention(age_s=60).to_bullmq() == {"age": 60}
 
 
+def test_backoff_delays() -> None:
+    custom = Backoff("custom", delays_ms=(1000, 5000, 30000))
+    assert custom.to_bullmq() == {"type": "custom"}
+    assert [custom.delay_for(n) for n in (1, 2, 3, 4, 9)] == [1000, 5000, 30000, 30000, 30000]
+    assert [Backoff("exponential", 100).delay_for(n) for n in (1, 2, 3)] == [100, 200, 400]
+    assert Backoff("fixed", 70).delay_for(5) == 70
+    queue = QueueDef(
+        name="q",
+        jobs={"a": JobDef("a", P, "m.f", JobOptions(attempts=3, backoff=custom))},
+    )
+    assert queue.retry_delay("a", 2) == 5000 and queue.retry_delay("unknown", 2) == 0
+
+
 def test_schedule_and_rate_limit_to_bullmq() -> None:
     assert Schedule(cron="*/5 * * * *").to_bullmq() == {"pattern": "*/5 * * * *"}
     assert Schedule(every_ms=1000).to_bullmq() == {"every": 1000}
@@ -61,6 +74,8 @@ def test_schedule_and_rate_limit_to_bullmq() -> None:
         (lambda: JobOptions(priority=-1), "priority must be in"),
         (lambda: JobOptions(timeout_ms=0), "timeout_ms must be > 0"),
         (lambda: Backoff("linear", 10), "backoff type"),  # type: ignore[arg-type]
+        (lambda: Backoff("custom"), "delays_ms is required"),
+        (lambda: Backoff("fixed", 10, delays_ms=(1,)), "allowed only there"),
         (lambda: Schedule(), "exactly one of cron, every_ms"),
         (lambda: Schedule(cron="* * * * *", every_ms=5), "exactly one"),
         (lambda: RateLimit(max=0, duration_ms=1), "rate limit"),

@@ -101,6 +101,22 @@ async def test_retries_with_backoff_until_success(
     assert len(calls) == 3 and all(0.19 <= gap < 0.9 for gap in gaps), gaps
 
 
+async def test_custom_backoff_waits_the_listed_delays(
+    queues: JobQueues, redis_url: str, prefix: str
+) -> None:
+    custom = JobOptions(attempts=4, backoff=Backoff("custom", delays_ms=(100, 700)))
+    qdef = queue_def(f"custom-{prefix}", flaky=custom)
+    async with running(WorkerGroup([qdef], redis_url, prefix=prefix)):
+        ref = await queues.enqueue(qdef, "flaky", {"succeed_on": 4})
+        status = await wait_for_state(queues, qdef.name, ref["id"], {"completed"}, timeout=10)
+        stored = (await queues.queue(qdef.name).getJob(ref["id"])).opts["backoff"]
+    assert status["attemptsMade"] == 4 and stored == {"type": "custom"}  # Node-readable
+    calls = sample_handlers.CALLS.pop(f"{qdef.name}/{ref['id']}")
+    gaps = [later - earlier for earlier, later in zip(calls, calls[1:], strict=False)]
+    # 100 ms after the 1st failure, 700 ms after the 2nd, the last delay repeats after the 3rd
+    assert 0.09 <= gaps[0] < 0.5 and 0.69 <= gaps[1] < 1.3 and 0.69 <= gaps[2] < 1.3, gaps
+
+
 async def test_exhausted_attempts_fail_with_the_last_error(
     queues: JobQueues, redis_url: str, prefix: str
 ) -> None:

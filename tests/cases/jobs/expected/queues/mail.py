@@ -76,7 +76,7 @@ QUEUE = QueueDef(
             handler="handlers.mail.send_digest",
             options=JobOptions(
                 attempts=4,
-                backoff=Backoff("fixed", 500),
+                backoff=Backoff("custom", delays_ms=(1000, 60000)),
                 remove_on_complete=Retention(count=100, age_s=None),
             ),
             schedule=Schedule(cron="0 6 * * *", every_ms=None),
