@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from . import __version__
-from .migrations import UnsupportedChange
-from .pipeline import build
+from .migrations import DestructiveChange, MigrationPlan, UnsupportedChange
+from .pipeline import BuildResult, build
 from .render import RenderError
 from .spec import SpecErrors, json_schema
 
@@ -48,24 +48,26 @@ def _default_out(specs: Path) -> Path:
     help="Output package (default: ../generated next to SPECS).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output is stale.")
-def build_cmd(specs: Path, out: Path | None, check: bool) -> None:
+@click.option(
+    "--allow-destructive", is_flag=True, help="Write a migration even if it drops or narrows data."
+)
+@click.option(
+    "--check-breaking", is_flag=True, help="Exit 1 if the API or job payloads change incompatibly."
+)
+def build_cmd(
+    specs: Path, out: Path | None, check: bool, allow_destructive: bool, check_breaking: bool
+) -> None:
     """Compile SPECS into the output package."""
     out = out or _default_out(specs)
-    try:
-        result = build(specs, out, check=check)
-    except SpecErrors as exc:
-        click.echo(exc.report(), err=True)
-        sys.exit(1)
-    except UnsupportedChange as exc:
-        click.echo(
-            f"migration: cannot migrate these changes automatically:\n{exc}\nnothing was written.",
-            err=True,
-        )
-        sys.exit(1)
-    except RenderError as exc:
-        click.echo(f"internal render error: {exc}\nnothing was written.", err=True)
-        sys.exit(2)
+    if check_breaking:  # decide before writing: the previous SDL is what we compare with
+        dry = _build_or_exit(specs, out, check=True, allow_destructive=allow_destructive)
+        if breaking := _report_api(dry.migration):
+            click.echo(f"{breaking} breaking change(s); nothing was written", err=True)
+            sys.exit(1)
+    result = _build_or_exit(specs, out, check=check, allow_destructive=allow_destructive)
     app, plan = result.app, result.plan
+    if not check_breaking:
+        _report_api(result.migration)
     if check:
         if plan.empty:
             click.echo(f"{out}: up to date")
@@ -79,10 +81,7 @@ def build_cmd(specs: Path, out: Path | None, check: bool) -> None:
     )
     if not plan.empty:
         click.echo(plan.summary())
-    if result.migration.revision is not None:
-        click.echo(f"new migration {result.migration.revision.path}:")
-        for line in result.migration.summary:
-            click.echo(f"  {line}")
+    _report_migration(result.migration)
     for path in result.scaffolded:
         click.echo(f"scaffolded handler module {path} (yours to edit; never overwritten)")
     for warning in result.warnings:
@@ -90,6 +89,51 @@ def build_cmd(specs: Path, out: Path | None, check: bool) -> None:
     unprotected = [e.name for e in app.entities if not e.permissions]
     if unprotected:
         click.echo("note: no permissions block (reserved for auth): " + ", ".join(unprotected))
+
+
+def _build_or_exit(specs: Path, out: Path, *, check: bool, allow_destructive: bool) -> BuildResult:
+    """Run the build; report each kind of failure the way users need it and exit."""
+    try:
+        return build(specs, out, check=check, allow_destructive=allow_destructive)
+    except SpecErrors as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(1)
+    except DestructiveChange as exc:
+        lines = "\n".join(f"  - {line}" for line in str(exc).splitlines())
+        click.echo(
+            f"migration: these changes lose data:\n{lines}\nnothing was written; rebuild with "
+            "--allow-destructive to write the migration anyway.",
+            err=True,
+        )
+        sys.exit(1)
+    except UnsupportedChange as exc:
+        click.echo(
+            f"migration: cannot migrate these changes automatically:\n{exc}\nnothing was written.",
+            err=True,
+        )
+        sys.exit(1)
+    except RenderError as exc:
+        click.echo(f"internal render error: {exc}\nnothing was written.", err=True)
+        sys.exit(2)
+
+
+def _report_migration(migration: MigrationPlan) -> None:
+    if migration.revision is None:
+        return
+    click.echo(f"new migration {migration.revision.path}:")
+    for line in migration.summary:
+        click.echo(f"  {line}")
+    for line in migration.destructive:
+        click.echo(f"  destructive (allowed): {line}")
+
+
+def _report_api(migration: MigrationPlan) -> int:
+    """Print the API / job payload changes of this build; return the breaking count."""
+    for line in migration.api.breaking:
+        click.echo(f"breaking: {line}", err=True)
+    for line in migration.api.dangerous:
+        click.echo(f"dangerous: {line}", err=True)
+    return len(migration.api.breaking)
 
 
 @main.command("schema")

@@ -28,19 +28,24 @@ class BuildResult:
     warnings: list[str]
 
 
-def render(specs: Path, out: Path) -> tuple[App, dict[str, str], MigrationPlan]:
-    """Everything in memory: raises SpecErrors / RenderError / UnsupportedChange."""
+def render(
+    specs: Path, out: Path, *, allow_destructive: bool = False
+) -> tuple[App, dict[str, str], MigrationPlan]:
+    """Everything in memory: raises SpecErrors / RenderError / UnsupportedChange /
+    DestructiveChange (reads the previous build in ``out``, writes nothing)."""
     loaded = load_specs(specs, strict=False)
     app = build_app(loaded)
     spec_root = _display(specs)
     files = render_app(app, spec_root=spec_root)
-    migration = plan_migration(out, files)
+    migration = plan_migration(out, files, app, allow_destructive=allow_destructive)
     files[SNAPSHOT_FILE] = migration.snapshot_text
     return app, files, migration
 
 
-def build(specs: Path, out: Path, *, check: bool = False) -> BuildResult:
-    app, files, migration = render(specs, out)
+def build(
+    specs: Path, out: Path, *, check: bool = False, allow_destructive: bool = False
+) -> BuildResult:
+    app, files, migration = render(specs, out, allow_destructive=allow_destructive)
     write_once: dict[str, str] = {}
     if migration.revision is not None:
         rev = migration.revision

@@ -1,7 +1,9 @@
 """Write-once Alembic revisions from the difference of two schema snapshots.
 
-The operations are Alembic's own ops objects (``CreateTableOp``, ``AddColumnOp`` ...),
-rendered with Alembic's public ``render_python_code``; downgrades come from ``reverse()``.
+The operations (see :mod:`.diff`) are Alembic's own ops objects plus a few of ours
+(:mod:`.customops`), rendered with Alembic's public ``render_python_code``; downgrades come
+from each op's ``reverse()``. PostgreSQL enum types are created before an ``add_column``
+needs them and dropped once no column uses them (Alembic does neither by itself).
 Revision ids are deterministic: ``NNNN_<hash of the new snapshot>``.
 """
 
@@ -18,10 +20,16 @@ from alembic.autogenerate import render_python_code
 from alembic.operations import ops
 
 from .. import __version__
+from .columns import Diff
+from .customops import CUSTOM_OPS, NoOp
 
 
 class UnsupportedChange(Exception):
     """A schema change this version cannot migrate automatically (listed one per line)."""
+
+
+class DestructiveChange(Exception):
+    """Changes that lose data, refused without ``--allow-destructive`` (one per line)."""
 
 
 @dataclass(frozen=True)
@@ -34,116 +42,90 @@ class Revision:
 
 
 def revision_id(number: int, snap: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(snap, sort_keys=True).encode()).hexdigest()[:10]
+    """``NNNN_<hash>``: the hash covers the tables only, so the same schema gives the same id."""
+    tables = {"tables": snap["tables"]}
+    digest = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()[:10]
     return f"{number:04d}_{digest}"
 
 
-def diff_ops(
-    old: dict[str, Any] | None, new: dict[str, Any], metadata: sa.MetaData
-) -> tuple[list[ops.MigrateOperation], list[str]]:
-    """Upgrade operations from ``old`` to ``new`` and a human summary of each change."""
-    old_tables = (old or {}).get("tables", {})
-    upgrade: list[ops.MigrateOperation] = []
-    summary: list[str] = []
-    problems: list[str] = []
-    for table in metadata.sorted_tables:
-        if table.name not in old_tables:
-            upgrade.append(ops.CreateTableOp.from_table(table))
-            upgrade += [ops.CreateIndexOp.from_index(i) for i in _sorted_indexes(table)]
-            summary.append(f"create table {table.name}")
-        else:
-            _diff_table(
-                table, old_tables[table.name], new["tables"][table.name], upgrade, summary, problems
-            )
-    problems += [
-        f"{n}: dropping a table is not supported yet" for n in old_tables if n not in new["tables"]
+def reverse_ops(upgrade: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """The downgrade: the upgrade backwards, each op reversed (data checks dropped)."""
+    out: list[ops.MigrateOperation] = []
+    for op in reversed(upgrade):
+        if not isinstance(op, NoOp):
+            rev = op.reverse()
+            if not isinstance(rev, NoOp):
+                out.append(rev)
+    return out
+
+
+def enum_types(metadata: sa.MetaData | None) -> dict[str, tuple[str, ...]]:
+    """``{enum type name: values}`` of every named Enum column."""
+    found: dict[str, tuple[str, ...]] = {}
+    for table in metadata.sorted_tables if metadata is not None else []:
+        for col in table.columns:
+            if isinstance(col.type, sa.Enum) and col.type.name:
+                found[str(col.type.name)] = tuple(col.type.enums)
+    return found
+
+
+def _enum_lines(create: dict[str, tuple[str, ...]], drop: list[str]) -> tuple[list[str], list[str]]:
+    before = [
+        f"sa.Enum({', '.join(map(repr, values))}, name={name!r})"
+        ".create(op.get_bind(), checkfirst=True)"
+        for name, values in sorted(create.items())
     ]
-    if problems:
-        raise UnsupportedChange("\n".join(problems))
-    return upgrade, summary
+    after = [f"sa.Enum(name={n!r}).drop(op.get_bind(), checkfirst=True)" for n in sorted(drop)]
+    return before, after
 
 
-def _sorted_indexes(table: sa.Table) -> list[sa.Index]:
-    return sorted(table.indexes, key=lambda i: str(i.name))
-
-
-def _diff_table(
-    table: sa.Table, before: dict[str, Any], after: dict[str, Any],
-    upgrade: list[ops.MigrateOperation], summary: list[str], problems: list[str],
-) -> None:  # fmt: skip
-    added = [c for c in after["columns"] if c not in before["columns"]]
-    for name in added:
-        col = table.columns[name]
-        if not col.nullable and col.server_default is None:
-            problems.append(
-                f"{table.name}.{name}: a new NOT NULL column needs a default for existing rows"
-            )
-        upgrade.append(ops.AddColumnOp.from_column_and_tablename(None, table.name, col._copy()))
-        summary.append(f"add column {table.name}.{name}")
-    for name, spec in before["columns"].items():
-        if name not in after["columns"]:
-            problems.append(f"{table.name}.{name}: dropping a column is not supported yet")
-        elif after["columns"][name] != spec:
-            problems.append(f"{table.name}.{name}: changing a column is not supported yet")
-    new_indexes = set(after["indexes"]) - set(before["indexes"])
-    for index in _sorted_indexes(table):
-        key = f"{index.name}:{','.join(c.name for c in index.columns)}:{bool(index.unique)}"
-        if key in new_indexes:
-            upgrade.append(ops.CreateIndexOp.from_index(index))
-            summary.append(f"create index {index.name}")
-    removed = set(before["constraints"]) - set(after["constraints"])
-    unexplained = set(after["constraints"]) - set(before["constraints"]) - _implied(added, table)
-    if removed or unexplained:
-        problems.append(f"{table.name}: changing constraints is not supported yet")
-
-
-def _implied(added: list[str], table: sa.Table) -> set[str]:
-    names = set()
-    for c in table.constraints:
-        cols = {col.name for col in getattr(c, "columns", [])}
-        if cols and cols <= set(added) and c.name is not None:
-            names.add(str(c.name))
-    return names
-
-
-def _enum_drops(upgrade: list[ops.MigrateOperation]) -> list[str]:
-    names = []
-    for op in upgrade:
-        cols = op.columns if isinstance(op, ops.CreateTableOp) else []
-        for col in cols:
-            if isinstance(col, sa.Column) and isinstance(col.type, sa.Enum) and col.type.name:
-                names.append(col.type.name)
-    return sorted(set(names))
+def _code(op_list: list[ops.MigrateOperation], before: list[str], after: list[str]) -> str:
+    code = _body(
+        render_python_code(ops.UpgradeOps(ops=op_list), render_as_batch=True, **_no_prefix())
+    )
+    if before:
+        code = "\n".join(before) + "\n" + code
+    if after:
+        code += "\n" + "\n".join(after)
+    return code
 
 
 def render_revision(
     number: int,
     down: str | None,
     snap: dict[str, Any],
-    upgrade: list[ops.MigrateOperation],
-    summary: list[str],
+    diff: Diff,
+    enums: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]],
 ) -> Revision:
+    """The revision file for ``diff``; ``enums`` = the enum types before and after."""
     rev = revision_id(number, snap)
-    up_ops = ops.UpgradeOps(ops=list(upgrade))
-    down_ops = up_ops.reverse()
-    up_code = _body(render_python_code(up_ops, render_as_batch=True, **_no_prefix()))
-    down_code = _body(render_python_code(down_ops, render_as_batch=True, **_no_prefix()))
-    drops = _enum_drops(upgrade)
-    if drops:
-        down_code += "\n" + "\n".join(
-            f"sa.Enum(name={n!r}).drop(op.get_bind(), checkfirst=True)" for n in drops
-        )
-    message = "initial schema" if number == 1 else "; ".join(summary)[:200]
+    old_enums, new_enums = enums
+    up_create = {n: v for n, v in diff.enums_up.items() if n not in old_enums}
+    down_create = {n: v for n, v in diff.enums_down.items() if n not in new_enums}
+    up_code = _code(diff.ops, *_enum_lines(up_create, [n for n in old_enums if n not in new_enums]))
+    down_code = _code(
+        reverse_ops(diff.ops),
+        *_enum_lines(down_create, [n for n in new_enums if n not in old_enums]),
+    )
+    summary = diff.summary
+    message = "initial schema" if number == 1 else _message(summary)
+    uses_fg = any(isinstance(op, CUSTOM_OPS) for op in diff.ops)
     text = _TEMPLATE.format(
         version=__version__,
         message=message,
         rev=rev,
         down=repr(down),
         summary="\n".join(f"- {s}" for s in summary),
+        fg="from flowgen_runtime import migrate as fg\n" if uses_fg else "",
         upgrade=_indent(up_code),
         downgrade=_indent(down_code),
     )
     return Revision(rev, down, message, f"migrations/versions/{rev}.py", text)
+
+
+def _message(summary: list[str]) -> str:
+    text = "; ".join(summary)
+    return text if len(text) <= 72 else f"{summary[0]} and {len(summary) - 1} more change(s)"
 
 
 def _no_prefix() -> dict[str, Any]:
@@ -178,7 +160,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
-
+{fg}
 revision: str = "{rev}"
 down_revision: str | None = {down}
 branch_labels: str | Sequence[str] | None = None

@@ -22,6 +22,11 @@ SNAPSHOT_FILE = "migrations/schema_snapshot.json"
 
 def load_metadata(files: dict[str, str]) -> sa.MetaData:
     """Import the rendered ``models`` package from memory and return its metadata."""
+    return load_models(files)[0]
+
+
+def load_models(files: dict[str, str]) -> tuple[sa.MetaData, dict[str, str]]:
+    """The rendered models' metadata and ``{class name: table name}`` of their entities."""
     pkg = f"_flowgen_models_{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix="flowgen-models-") as tmp:
         root = Path(tmp) / pkg
@@ -34,23 +39,43 @@ def load_metadata(files: dict[str, str]) -> sa.MetaData:
         try:
             module = importlib.import_module(f"{pkg}.models")
             metadata: sa.MetaData = module.Base.metadata
+            classes = {
+                m.class_.__name__: str(m.local_table.name) for m in module.Base.registry.mappers
+            }
         finally:
             sys.path.remove(tmp)
             for name in [m for m in sys.modules if m == pkg or m.startswith(pkg + ".")]:
                 del sys.modules[name]
-    return metadata
+    return metadata, classes
+
+
+def read_models(out: Path) -> dict[str, str]:
+    """The models package of a previous build in ``out`` as ``{path: text}`` (may be empty)."""
+    files = {
+        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted((out / "models").glob("*.py"))
+    }
+    if files and (out / "__init__.py").exists():
+        files["__init__.py"] = (out / "__init__.py").read_text(encoding="utf-8")
+    return files
+
+
+def type_sql(col: sa.Column[Any]) -> str:
+    """The column's type as PostgreSQL spells it (``VARCHAR(80)``, ``exam_status``)."""
+    return str(col.type.compile(dialect=postgresql.dialect()))
 
 
 def _type(col: sa.Column[Any]) -> dict[str, Any]:
     t = col.type
-    out: dict[str, Any] = {"sql": str(t.compile(dialect=postgresql.dialect()))}
+    out: dict[str, Any] = {"sql": type_sql(col)}
     if isinstance(t, sa.Enum):
         out["enum"] = t.name
         out["values"] = list(t.enums)
     return out
 
 
-def _default(col: sa.Column[Any]) -> str | None:
+def column_default(col: sa.Column[Any]) -> str | None:
+    """The server default as SQL text (``'draft'``, ``CURRENT_TIMESTAMP``) or None."""
     sd = col.server_default
     if sd is None:
         return None
@@ -66,7 +91,7 @@ def snapshot(metadata: sa.MetaData) -> dict[str, Any]:
                 "type": _type(c),
                 "nullable": bool(c.nullable),
                 "primary_key": bool(c.primary_key),
-                "default": _default(c),
+                "default": column_default(c),
                 "foreign_keys": sorted(
                     f"{fk.target_fullname}:{fk.ondelete}" for fk in c.foreign_keys
                 ),

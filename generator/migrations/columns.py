@@ -1,0 +1,216 @@
+"""Column changes of a table that exists before and after: add, drop, rename, alter.
+
+Pure functions over two ``sa.Table`` objects; they append Alembic ops to a :class:`Diff`.
+Every change that can lose data is recorded in ``Diff.destructive`` with what it loses.
+
+>>> widening("VARCHAR(80)", "VARCHAR(200)"), widening("VARCHAR(200)", "VARCHAR(80)")
+(True, False)
+>>> widening("INTEGER", "BIGINT"), widening("NUMERIC(10, 2)", "NUMERIC(12, 2)")
+(True, True)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import ops
+
+from .customops import AlterColumnOp, AlterEnumOp, FillNullsOp, RenameEnumOp, RequireNoNullsOp
+from .renames import Renames
+from .snapshot import column_default, type_sql
+
+
+@dataclass
+class Diff:
+    """Ordered upgrade ops, a summary line per change, and the destructive changes."""
+
+    ops: list[ops.MigrateOperation] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    destructive: list[str] = field(default_factory=list)
+    enums_up: dict[str, tuple[str, ...]] = field(default_factory=dict)  # create before upgrade
+    enums_down: dict[str, tuple[str, ...]] = field(default_factory=dict)  # before downgrade
+
+
+@dataclass
+class _TableOps:
+    pre: list[ops.MigrateOperation] = field(default_factory=list)
+    batch: list[ops.MigrateOperation] = field(default_factory=list)
+    checks: list[ops.MigrateOperation] = field(default_factory=list)
+    late: list[ops.MigrateOperation] = field(default_factory=list)
+    post: list[ops.MigrateOperation] = field(default_factory=list)
+
+
+_WIDER = {
+    ("SMALLINT", "INTEGER"), ("SMALLINT", "BIGINT"), ("INTEGER", "BIGINT"),
+    ("INTEGER", "FLOAT"), ("INTEGER", "NUMERIC"), ("BIGINT", "NUMERIC"),
+    ("REAL", "FLOAT"), ("VARCHAR", "TEXT"), ("DATE", "TIMESTAMP"),
+}  # fmt: skip
+_SQL = re.compile(r"^([A-Z ]+?)\s*(?:\(([\d, ]+)\))?(?: WITH(?:OUT)? TIME ZONE)?$")
+
+
+def widening(old: str, new: str) -> bool:
+    """Whether every value of SQL type ``old`` fits type ``new`` unchanged."""
+    a, b = _SQL.match(old), _SQL.match(new)
+    if not a or not b:
+        return False
+    (ka, pa), (kb, pb) = a.groups(), b.groups()
+    if ka != kb:
+        return (ka, kb) in _WIDER
+    na = [int(x) for x in (pa or "").replace(" ", "").split(",") if x]
+    nb = [int(x) for x in (pb or "").replace(" ", "").split(",") if x]
+    if ka == "NUMERIC" and len(na) == 2 and len(nb) == 2:
+        return nb[1] >= na[1] and nb[0] - nb[1] >= na[0] - na[1]
+    return not nb or (bool(na) and all(y >= x for x, y in zip(na, nb, strict=False)))
+
+
+def plain_column(col: sa.Column[Any], *, nullable: bool | None = None) -> sa.Column[Any]:
+    """A copy of ``col`` without foreign keys or indexes (they get their own ops)."""
+    return sa.Column(
+        col.name,
+        col.type,
+        nullable=col.nullable if nullable is None else nullable,
+        server_default=col.server_default,
+        comment=col.comment,
+    )
+
+
+def _enum(col: sa.Column[Any]) -> sa.Enum | None:
+    return col.type if isinstance(col.type, sa.Enum) and col.type.name else None
+
+
+def diff_columns(old: sa.Table, new: sa.Table, renames: Renames, d: Diff) -> None:
+    """Append the column ops turning ``old`` into ``new`` (already renamed) to ``d``."""
+    t = _TableOps()
+    mapped = set()
+    for col in new.columns:
+        before = renames.old_column(new.name, col.name)
+        if before in old.columns:
+            mapped.add(before)
+            _alter(old.columns[before], col, new.name, t, d)
+        else:
+            _add(col, new.name, t, d)
+    for col in old.columns:
+        if col.name not in mapped:
+            t.batch.append(
+                ops.DropColumnOp.from_column_and_tablename(None, new.name, plain_column(col))
+            )
+            d.summary.append(f"drop column {new.name}.{col.name}")
+            d.destructive.append(
+                f"drop column {new.name}.{col.name}: its value in every row is lost"
+            )
+            if (e := _enum(col)) is not None:
+                d.enums_down[str(e.name)] = tuple(e.enums)
+    d.ops += t.pre
+    if t.batch:
+        d.ops.append(ops.ModifyTableOps(new.name, t.batch))
+    d.ops += t.checks
+    if t.late:
+        d.ops.append(ops.ModifyTableOps(new.name, t.late))
+    d.ops += t.post
+
+
+def _add(col: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
+    d.summary.append(f"add column {table}.{col.name}")
+    if (e := _enum(col)) is not None:
+        d.enums_up[str(e.name)] = tuple(e.enums)
+    if col.nullable or col.server_default is not None:
+        t.batch.append(ops.AddColumnOp(table, plain_column(col)))
+        return
+    d.destructive.append(
+        f"add NOT NULL column {table}.{col.name} without a default: existing rows have no "
+        "value for it, so the migration stops if the table is not empty"
+    )
+    t.batch.append(ops.AddColumnOp(table, plain_column(col, nullable=True)))
+    t.checks.append(RequireNoNullsOp(table, col.name, "the new column is NOT NULL"))
+    t.late.append(
+        AlterColumnOp(
+            table, col.name, existing_type=col.type, existing_nullable=True, modify_nullable=False
+        )
+    )
+
+
+def _alter(old: sa.Column[Any], new: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
+    where = f"{table}.{new.name}"
+    kw: dict[str, Any] = {}
+    if old.name != new.name:
+        kw["modify_name"] = new.name
+        d.summary.append(f"rename column {table}.{old.name} to {new.name}")
+    _alter_type(old, new, table, kw, t, d)
+    if column_default(old) != column_default(new):
+        kw["modify_server_default"] = new.server_default
+        d.summary.append(f"change default of {where} to {column_default(new)}")
+    if old.nullable != new.nullable:
+        kw["modify_nullable"] = new.nullable
+        d.summary.append(f"make {where} {'NULL' if new.nullable else 'NOT NULL'}")
+        if not new.nullable:
+            _fill_or_require(old, new, table, t, d)
+    if (old.comment or None) != (new.comment or None):
+        kw["modify_comment"] = new.comment
+        d.summary.append(f"change comment of {where}")
+    if kw:
+        t.batch.append(
+            AlterColumnOp(
+                table,
+                old.name,
+                existing_type=old.type,
+                existing_server_default=old.server_default,
+                existing_nullable=old.nullable,
+                existing_comment=old.comment,
+                **kw,
+            )
+        )
+
+
+def _fill_or_require(
+    old: sa.Column[Any], new: sa.Column[Any], table: str, t: _TableOps, d: Diff
+) -> None:
+    default = column_default(new)
+    if default is not None:
+        t.pre.append(FillNullsOp(table, old.name, default))
+        return
+    t.pre.append(RequireNoNullsOp(table, old.name, f"{new.name} becomes NOT NULL"))
+    d.destructive.append(
+        f"make {table}.{new.name} NOT NULL without a default: rows holding NULL have no value "
+        "to take, so the migration stops if there are any"
+    )
+
+
+def _alter_type(
+    old: sa.Column[Any], new: sa.Column[Any], table: str,
+    kw: dict[str, Any], t: _TableOps, d: Diff,
+) -> None:  # fmt: skip
+    eo, en = _enum(old), _enum(new)
+    where = f"{table}.{new.name}"
+    if eo is not None and en is not None:
+        if eo.name != en.name:
+            t.pre.append(RenameEnumOp(str(eo.name), str(en.name)))
+            d.summary.append(f"rename enum type {eo.name} to {en.name}")
+        if list(eo.enums) != list(en.enums):
+            t.post.append(
+                AlterEnumOp(
+                    table, new.name, str(en.name), tuple(eo.enums), tuple(en.enums),
+                    column_default(old), column_default(new),
+                )
+            )  # fmt: skip
+            d.summary.append(f"change values of enum {where}: {', '.join(en.enums)}")
+            removed = [v for v in eo.enums if v not in en.enums]
+            if removed:
+                d.destructive.append(
+                    f"remove value(s) {', '.join(removed)} from enum {where}: the migration "
+                    "stops if any row still uses them"
+                )
+        return
+    before, after = type_sql(old), type_sql(new)
+    if before == after:
+        return
+    kw["modify_type"] = new.type
+    d.summary.append(f"change type of {where} from {before} to {after}")
+    if not widening(before, after):
+        kw["postgresql_using"] = f"{new.name}::{after}"
+        d.destructive.append(
+            f"change type of {where} from {before} to {after}: values that do not fit the "
+            "new type are truncated or make the migration fail"
+        )

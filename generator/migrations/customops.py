@@ -1,0 +1,142 @@
+"""Operations Alembic has no op for, rendered as calls into :mod:`flowgen_runtime.migrate`.
+
+They are ordinary Alembic ``MigrateOperation`` objects with a ``reverse()`` and a renderer
+registered through Alembic's public ``renderers.dispatch_for``, so they sit in the same
+operation list as Alembic's own ops and the downgrade is still computed, not written twice.
+The rendered call does the dialect-specific work at migration time (a PostgreSQL enum type
+swap, a SQLite batch table rebuild) and checks data before a change that could lose it.
+
+>>> print(_render_alter_enum(None, AlterEnumOp("users", "role", "user_role", ("a",), ("a", "b"))))
+fg.alter_enum('users', 'role', 'user_role', ['a'], ['a', 'b'], server_default=None)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import renderers
+from alembic.operations import ops
+
+
+class AlterEnumOp(ops.MigrateOperation):
+    """Change the values of the enum type behind ``table.column`` (add and/or remove)."""
+
+    def __init__(
+        self,
+        table: str,
+        column: str,
+        name: str,
+        old: tuple[str, ...],
+        new: tuple[str, ...],
+        old_default: str | None = None,
+        new_default: str | None = None,
+    ) -> None:
+        self.table, self.column, self.name = table, column, name
+        self.old, self.new = old, new
+        self.old_default, self.new_default = old_default, new_default
+
+    def reverse(self) -> AlterEnumOp:
+        return AlterEnumOp(
+            self.table, self.column, self.name, self.new, self.old, self.new_default,
+            self.old_default,
+        )  # fmt: skip
+
+
+class AlterColumnOp(ops.AlterColumnOp):
+    """Alembic's alter op whose ``reverse()`` also undoes a rename (``new_column_name``)."""
+
+    def reverse(self) -> AlterColumnOp:
+        rev = super().reverse()
+        out = AlterColumnOp(
+            rev.table_name,
+            self.modify_name or self.column_name,
+            schema=rev.schema,
+            existing_type=rev.existing_type,
+            existing_server_default=rev.existing_server_default,
+            existing_nullable=rev.existing_nullable,
+            existing_comment=rev.existing_comment,
+            modify_nullable=rev.modify_nullable,
+            modify_comment=rev.modify_comment,
+            modify_server_default=rev.modify_server_default,
+            modify_name=self.column_name if self.modify_name else None,
+            modify_type=rev.modify_type,
+            **rev.kw,
+        )
+        return out
+
+
+class RenameTableOp(ops.RenameTableOp):
+    """Alembic's rename op with the renderer and ``reverse()`` Alembic leaves out."""
+
+    def reverse(self) -> RenameTableOp:
+        return RenameTableOp(self.new_table_name, self.table_name)
+
+
+class RenameEnumOp(ops.MigrateOperation):
+    """Rename an enum type (PostgreSQL; nothing to do where enums are CHECK constraints)."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def reverse(self) -> RenameEnumOp:
+        return RenameEnumOp(self.new, self.old)
+
+
+class RequireNoNullsOp(ops.MigrateOperation):
+    """Stop the migration with a clear message if ``table.column`` holds NULLs."""
+
+    def __init__(self, table: str, column: str, reason: str) -> None:
+        self.table, self.column, self.reason = table, column, reason
+
+    def reverse(self) -> NoOp:
+        return NoOp()
+
+
+class FillNullsOp(ops.MigrateOperation):
+    """``UPDATE table SET column = <default> WHERE column IS NULL`` before a NOT NULL."""
+
+    def __init__(self, table: str, column: str, default_sql: str) -> None:
+        self.table, self.column, self.default_sql = table, column, default_sql
+
+    def reverse(self) -> NoOp:
+        return NoOp()
+
+
+class NoOp(ops.MigrateOperation):
+    """The reverse of a data check: nothing to undo (dropped from rendered code)."""
+
+    def reverse(self) -> NoOp:
+        return NoOp()
+
+
+def _args(*values: Any) -> str:
+    return ", ".join(repr(list(v) if isinstance(v, tuple) else v) for v in values)
+
+
+@renderers.dispatch_for(AlterEnumOp)
+def _render_alter_enum(_ctx: Any, op: AlterEnumOp) -> str:
+    args = _args(op.table, op.column, op.name, op.old, op.new)
+    return f"fg.alter_enum({args}, server_default={op.new_default!r})"
+
+
+@renderers.dispatch_for(RenameTableOp)
+def _render_rename_table(_ctx: Any, op: RenameTableOp) -> str:
+    return f"op.rename_table({_args(op.table_name, op.new_table_name)})"
+
+
+@renderers.dispatch_for(RenameEnumOp)
+def _render_rename_enum(_ctx: Any, op: RenameEnumOp) -> str:
+    return f"fg.rename_enum({_args(op.old, op.new)})"
+
+
+@renderers.dispatch_for(RequireNoNullsOp)
+def _render_require(_ctx: Any, op: RequireNoNullsOp) -> str:
+    return f"fg.require_no_nulls({_args(op.table, op.column, op.reason)})"
+
+
+@renderers.dispatch_for(FillNullsOp)
+def _render_fill(_ctx: Any, op: FillNullsOp) -> str:
+    return f"fg.fill_nulls({_args(op.table, op.column, op.default_sql)})"
+
+
+CUSTOM_OPS = (AlterEnumOp, RenameEnumOp, RequireNoNullsOp, FillNullsOp)

@@ -1,0 +1,151 @@
+"""The difference between the previous and the new models, as ordered Alembic operations.
+
+Both sides are real ``sa.MetaData`` (the previous build's models are imported from the out
+folder, checked against the committed snapshot), so every op carries full objects and its
+``reverse()`` works: a dropped table comes back with its columns, constraints and indexes.
+
+Order of the upgrade (the downgrade is the same list reversed, each op reversed):
+
+1. drop indexes and constraints that go away or change (by the old names),
+2. rename tables,
+3. per table: add / rename / alter / drop columns (one batch, so SQLite rebuilds once),
+4. create new tables with their indexes,
+5. create the new constraints and indexes of existing tables,
+6. drop removed tables (their indexes first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import ops
+
+from .columns import Diff, diff_columns
+from .customops import RenameTableOp
+from .renames import Renames
+
+Constraint = sa.UniqueConstraint | sa.CheckConstraint | sa.ForeignKeyConstraint
+
+
+def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -> Diff:
+    d = Diff()
+    before = old.tables if old is not None else {}
+    kept = [
+        (before[renames.old_table(t.name)], t)
+        for t in new.sorted_tables
+        if renames.old_table(t.name) in before
+    ]
+    kept_old = {o.name for o, _ in kept}
+    to_new = {o.name: n.name for o, n in kept}
+    for o, n in kept:
+        _drop_extras(o, n, to_new, renames, d)
+    for o, n in kept:
+        if o.name != n.name:
+            d.ops.append(RenameTableOp(o.name, n.name))
+            d.summary.append(f"rename table {o.name} to {n.name}")
+    for o, n in kept:
+        diff_columns(o, n, renames, d)
+    for table in new.sorted_tables:
+        if renames.old_table(table.name) not in before:
+            d.ops.append(ops.CreateTableOp.from_table(table))
+            d.ops += [ops.CreateIndexOp.from_index(i) for i in _indexes(table)]
+            d.summary.append(f"create table {table.name}")
+    for o, n in kept:
+        _create_extras(o, n, to_new, renames, d)
+    if old is not None:
+        for table in reversed(old.sorted_tables):
+            if table.name not in kept_old:
+                d.ops += [ops.DropIndexOp.from_index(i) for i in _indexes(table)]
+                d.ops.append(ops.DropTableOp.from_table(table))
+                d.summary.append(f"drop table {table.name}")
+                d.destructive.append(f"drop table {table.name}: every row of it is deleted")
+    return d
+
+
+def _indexes(table: sa.Table) -> list[sa.Index]:
+    return sorted(table.indexes, key=lambda i: str(i.name))
+
+
+def _constraints(table: sa.Table) -> list[Constraint]:
+    """Named unique, check and foreign key constraints (not the ones an Enum type adds)."""
+    found = [
+        c
+        for c in table.constraints
+        if isinstance(c, Constraint) and c.name is not None and not getattr(c, "_type_bound", 0)
+    ]
+    return sorted(found, key=lambda c: str(c.name))
+
+
+def _signature(item: Any, cols: list[str], to_new: dict[str, str]) -> tuple[Any, ...]:
+    if isinstance(item, sa.Index):
+        return ("ix", tuple(cols), bool(item.unique))
+    if isinstance(item, sa.CheckConstraint):
+        return ("ck", str(item.sqltext))
+    if isinstance(item, sa.ForeignKeyConstraint):
+        target = item.elements[0].column.table.name
+        return ("fk", tuple(cols), to_new.get(target, target), str(item.ondelete))
+    return ("uq", tuple(cols))
+
+
+def _keyed(
+    table: sa.Table, to_new: dict[str, str], renames: Renames | None, new_name: str
+) -> dict[str, tuple[Any, tuple[Any, ...]]]:
+    out = {}
+    for item in [*_indexes(table), *_constraints(table)]:
+        cols = [c.name for c in getattr(item, "columns", [])]
+        if renames is not None:
+            cols = [_new_column(renames, new_name, table, c) for c in cols]
+        out[str(item.name)] = (item, _signature(item, cols, to_new))
+    return out
+
+
+def _new_column(renames: Renames, table: str, old: sa.Table, column: str) -> str:
+    """The new name of ``old.column`` (renames are stored new -> old)."""
+    for (t, new), was in renames.columns.items():
+        if t == table and was == column:
+            return new
+    return column
+
+
+def _drop_extras(
+    old: sa.Table, new: sa.Table, to_new: dict[str, str], renames: Renames, d: Diff
+) -> None:
+    before = _keyed(old, to_new, renames, new.name)
+    after = _keyed(new, to_new, None, new.name)
+    batch: list[ops.MigrateOperation] = []
+    for name, (item, sig) in sorted(before.items()):
+        if name in after and after[name][1] == sig:
+            continue
+        d.summary.append(f"drop {_kind(item)} {name}")
+        if isinstance(item, sa.Index):
+            d.ops.append(ops.DropIndexOp.from_index(item))
+        else:
+            batch.append(ops.DropConstraintOp.from_constraint(item))
+    if batch:
+        d.ops.append(ops.ModifyTableOps(old.name, batch))
+
+
+def _create_extras(
+    old: sa.Table, new: sa.Table, to_new: dict[str, str], renames: Renames, d: Diff
+) -> None:
+    before = _keyed(old, to_new, renames, new.name)
+    batch: list[ops.MigrateOperation] = []
+    for name, (item, sig) in sorted(_keyed(new, to_new, None, new.name).items()):
+        if name in before and before[name][1] == sig:
+            continue
+        d.summary.append(f"create {_kind(item)} {name}")
+        if isinstance(item, sa.Index):
+            d.ops.append(ops.CreateIndexOp.from_index(item))
+        else:
+            batch.append(ops.AddConstraintOp.from_constraint(item))
+    if batch:
+        d.ops.append(ops.ModifyTableOps(new.name, batch))
+
+
+def _kind(item: Any) -> str:
+    if isinstance(item, sa.Index):
+        return "unique index" if item.unique else "index"
+    if isinstance(item, sa.ForeignKeyConstraint):
+        return "foreign key"
+    return "check constraint" if isinstance(item, sa.CheckConstraint) else "unique constraint"
