@@ -1,4 +1,5 @@
-"""GraphQL-facing job helpers: enqueue with clear errors, and job status."""
+"""GraphQL-facing job helpers: enqueue with clear errors (after commit inside a
+:func:`~flowgen_runtime.outbox.transaction`), and job status."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from .context import Context
 from .errors import NotFoundError, UserInputError
-from .jobs import PayloadError, QueueDef, job_status
+from .jobs import PayloadError, QueueDef, job_status, prepare
 from .naming import camel
+from .outbox import current_outbox
 
 
 async def enqueue_job(
@@ -19,11 +21,13 @@ async def enqueue_job(
     *,
     job_id: str | None = None,
 ) -> Any:
-    """Validate and enqueue; payload errors come back as ``BAD_USER_INPUT`` naming each field."""
+    """Validate and enqueue; payload errors come back as ``BAD_USER_INPUT`` naming each field.
+
+    Inside an open :func:`~flowgen_runtime.outbox.transaction` the job is held until that
+    transaction commits, and dropped if it rolls back.
+    """
     try:
-        return await ctx.jobs.enqueue(
-            queue, name, dict(payload), job_id=job_id, request_id=ctx.request_id
-        )
+        job = prepare(queue, name, dict(payload), job_id, ctx.request_id)
     except PayloadError as exc:
         # entity jobs wrap the mutation input as {"input": ...}; user jobs take it bare
         prefix: list[str | int] = [] if "." in name else ["input"]
@@ -35,6 +39,10 @@ async def enqueue_job(
             for e in exc.errors
         ]
         raise UserInputError(errors) from None
+    outbox = current_outbox()
+    if outbox is not None:
+        return outbox.hold(job)
+    return await ctx.jobs.add(job)
 
 
 async def job_status_for(ctx: Context, queue: str, job_id: str) -> Any:

@@ -11,7 +11,7 @@ Generated code describes queues with :mod:`.defs`, producers enqueue through one
 """
 
 from .defs import Backoff, JobDef, JobOptions, QueueDef, RateLimit, Retention, Schedule
-from .enqueue import FieldError, JobQueues, JobRef, PayloadError
+from .enqueue import FieldError, JobQueues, JobRef, PayloadError, PreparedJob, prepare
 from .monitor import clean, pause, queue_overview, resume, retry_failed
 from .status import job_status
 from .worker import (
@@ -34,6 +34,7 @@ __all__ = [
     "JobRef",
     "JobTimeoutError",
     "PayloadError",
+    "PreparedJob",
     "QueueDef",
     "RateLimit",
     "Retention",
@@ -43,6 +44,7 @@ __all__ = [
     "clean",
     "job_status",
     "pause",
+    "prepare",
     "queue_overview",
     "resolve_handler",
     "resume",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
@@ -34,7 +35,15 @@ import pydantic
 
 from .defs import JobDef, QueueDef
 
-__all__ = ["META_KEY", "FieldError", "JobQueues", "JobRef", "PayloadError"]
+__all__ = [
+    "META_KEY",
+    "FieldError",
+    "JobQueues",
+    "JobRef",
+    "PayloadError",
+    "PreparedJob",
+    "prepare",
+]
 
 META_KEY = "_meta"
 _PRODUCER_TIMEOUT_S = 10.0
@@ -104,6 +113,34 @@ def job_data(model: pydantic.BaseModel, *, request_id: str | None) -> dict[str, 
     return {**data, META_KEY: {"request_id": request_id}}
 
 
+@dataclass(frozen=True)
+class PreparedJob:
+    """A validated job, ready for ``Queue.add``: what :meth:`JobQueues.add` takes."""
+
+    queue: str
+    name: str
+    data: dict[str, Any]
+    opts: dict[str, Any]
+
+    @property
+    def job_id(self) -> str | None:
+        return self.opts.get("jobId")
+
+
+def prepare(
+    queue: QueueDef,
+    job_name: str,
+    payload: Payload,
+    job_id: str | None = None,
+    request_id: str | None = None,
+    delay_ms: int | None = None,
+) -> PreparedJob:
+    """Validate ``payload`` (:class:`PayloadError` if invalid) and build the job's data and opts."""
+    job = queue.job(job_name)
+    data = job_data(validate_payload(job, payload), request_id=request_id)
+    return PreparedJob(queue.name, job.name, data, _opts(job, job_id, delay_ms))
+
+
 class JobQueues:
     """The producer side: one lazily created ``bullmq.Queue`` per queue name."""
 
@@ -130,10 +167,12 @@ class JobQueues:
         delay_ms: int | None = None,
     ) -> JobRef:
         """Validate ``payload`` and add one job; ``delay_ms`` overrides the job's default."""
-        job = queue.job(job_name)
-        data = job_data(validate_payload(job, payload), request_id=request_id)
-        added = await self.queue(queue.name).add(job.name, data, _opts(job, job_id, delay_ms))
-        return await self._ref(queue.name, job.name, str(added.id))
+        return await self.add(prepare(queue, job_name, payload, job_id, request_id, delay_ms))
+
+    async def add(self, job: PreparedJob) -> JobRef:
+        """Add a job validated earlier by :func:`prepare` (e.g. held until a commit)."""
+        added = await self.queue(job.queue).add(job.name, job.data, job.opts)
+        return await self._ref(job.queue, job.name, str(added.id))
 
     async def enqueue_bulk(
         self,

@@ -1,0 +1,133 @@
+"""After-commit enqueue on real PostgreSQL and Redis: a rolled-back transaction leaves no job."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flowgen_runtime.db import Database
+from flowgen_runtime.errors import UserInputError
+from flowgen_runtime.jobs import JobQueues, QueueDef
+from flowgen_runtime.jobs_api import enqueue_job
+from flowgen_runtime.outbox import OutboxFlushError, current_session, transaction
+from flowgen_runtime.settings import Settings
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+async def ctx(postgres_url: str, queues: JobQueues) -> AsyncIterator[Any]:
+    db = Database(Settings(database_url=postgres_url).async_database_url())
+    table = sa.Table(
+        f"outbox_probe_{uuid.uuid4().hex[:8]}",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("note", sa.String(50)),
+    )
+    async with db.engine.begin() as conn:
+        await conn.run_sync(table.create)
+    yield SimpleNamespace(db=db, jobs=queues, request_id="req-outbox", table=table)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(table.drop)
+    await db.dispose()
+
+
+async def _rows(ctx: Any) -> list[str]:
+    async with ctx.db.session() as s:
+        return list((await s.scalars(sa.select(ctx.table.c.note).order_by("id"))).all())
+
+
+async def test_jobs_wait_for_the_commit(ctx: Any, qdef: QueueDef) -> None:
+    raw = ctx.jobs.queue(qdef.name)
+    async with transaction(ctx) as session:
+        assert current_session() is session
+        await session.execute(sa.insert(ctx.table).values(note="kept"))
+        ref = await enqueue_job(ctx, qdef, "greet", {"text": "hi"})
+        keyed = await enqueue_job(ctx, qdef, "greet", {"text": "hi"}, job_id="key-1")
+        assert ref["state"] == "pending" and keyed == {**keyed, "id": "key-1"}
+        assert await raw.getJob(ref["id"]) is None  # nothing in Redis before the commit
+    assert await _rows(ctx) == ["kept"]
+    assert ref["state"] == keyed["state"] == "waiting"  # the handed-out refs were updated
+    job = await raw.getJob(ref["id"])
+    assert job.data == {"text": "hi", "_meta": {"request_id": "req-outbox"}}
+    assert current_session() is None
+
+
+async def test_rolled_back_transaction_leaves_no_job(ctx: Any, qdef: QueueDef) -> None:
+    raw = ctx.jobs.queue(qdef.name)
+    with pytest.raises(Boom):
+        async with transaction(ctx) as session:
+            await session.execute(sa.insert(ctx.table).values(note="gone"))
+            ref = await enqueue_job(ctx, qdef, "greet", {"text": "hi"}, job_id="never")
+            raise Boom
+    assert await _rows(ctx) == []  # a real rollback
+    assert await raw.getJob(ref["id"]) is None
+    assert sum((await raw.getJobCounts()).values()) == 0
+
+    # a statement failing inside the block (duplicate key) drops the jobs too
+    with pytest.raises(sa.exc.IntegrityError):
+        async with transaction(ctx) as session:
+            await session.execute(sa.insert(ctx.table).values(id=1, note="a"))
+            await session.execute(sa.insert(ctx.table).values(id=1, note="b"))
+            await enqueue_job(ctx, qdef, "greet", {"text": "x"})
+    assert sum((await raw.getJobCounts()).values()) == 0
+
+
+async def test_savepoint_jobs_join_the_outer_transaction(ctx: Any, qdef: QueueDef) -> None:
+    raw = ctx.jobs.queue(qdef.name)
+    async with transaction(ctx) as session:
+        outer = await enqueue_job(ctx, qdef, "greet", {"text": "outer"})
+        with pytest.raises(Boom):
+            async with transaction(ctx) as inner:
+                assert inner is session
+                await inner.execute(sa.insert(ctx.table).values(note="undone"))
+                dropped = await enqueue_job(ctx, qdef, "greet", {"text": "dropped"})
+                raise Boom
+        async with transaction(ctx) as inner:
+            await inner.execute(sa.insert(ctx.table).values(note="released"))
+            released = await enqueue_job(ctx, qdef, "greet", {"text": "released"})
+        assert released["state"] == "pending"  # still waiting for the outer commit
+    assert await _rows(ctx) == ["released"]
+    assert await raw.getJob(dropped["id"]) is None
+    assert outer["state"] == released["state"] == "waiting"
+
+
+async def test_bad_payload_fails_inside_the_transaction(ctx: Any, qdef: QueueDef) -> None:
+    with pytest.raises(UserInputError):
+        async with transaction(ctx):
+            await enqueue_job(ctx, qdef, "greet", {"text": ""})
+
+
+async def test_other_tasks_are_not_part_of_the_transaction(ctx: Any, qdef: QueueDef) -> None:
+    raw = ctx.jobs.queue(qdef.name)
+    outside: dict[str, Any] = {}
+
+    async def sibling() -> None:
+        outside.update(await enqueue_job(ctx, qdef, "greet", {"text": "now"}))
+
+    task = asyncio.ensure_future(sibling())  # created before the transaction opened
+    with pytest.raises(Boom):
+        async with transaction(ctx):
+            await task
+            raise Boom
+    assert outside["state"] == "waiting" and await raw.getJob(outside["id"]) is not None
+
+
+async def test_jobs_lost_after_commit_are_reported(ctx: Any, qdef: QueueDef) -> None:
+    class Down:
+        async def add(self, job: Any) -> Any:
+            raise ConnectionError("redis is down")
+
+    broken = SimpleNamespace(db=ctx.db, jobs=Down(), request_id=None)
+    with pytest.raises(OutboxFlushError, match="not enqueued after commit"):
+        async with transaction(broken) as session:
+            await session.execute(sa.insert(ctx.table).values(note="committed"))
+            await enqueue_job(broken, qdef, "greet", {"text": "lost"}, job_id="lost-1")
+    assert await _rows(ctx) == ["committed"]
