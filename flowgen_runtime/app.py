@@ -1,4 +1,5 @@
-"""The ASGI app: GraphQL (with the GraphiQL explorer on GET) at ``/graphql``, ``/health``.
+"""The ASGI app: GraphQL (with the GraphiQL explorer on GET) at ``/graphql``, ``/health``,
+and the job routes of :mod:`.http_jobs` (job events stream, queue monitor).
 
 >>> app = create_app(REGISTRY)            # doctest: +SKIP
 >>> serve(app)                            # uvicorn on HOST:PORT
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .errors import format_error
+from .http_jobs import JOB_ROUTES
 from .logging import configure_logging
 from .settings import Settings, get_settings
 from .state import AppState
@@ -65,7 +67,11 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
             await state.stop()
 
     app = Starlette(
-        routes=[Route("/health", health), Route("/graphql", graphql, methods=["GET", "POST"])],
+        routes=[
+            Route("/health", health),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            *JOB_ROUTES,
+        ],
         lifespan=lifespan,
     )
     app.state.flowgen = state

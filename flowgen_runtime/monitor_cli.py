@@ -35,7 +35,7 @@ async def _run(registry: Any, args: argparse.Namespace) -> int:
                 for q in data:
                     counts = " ".join(f"{k}={v}" for k, v in sorted(q.get("counts", {}).items()))
                     print(f"{q['name']:<12} {'PAUSED ' if q.get('paused') else ''}{counts}")
-                    for f in q.get("recent_failures", []):
+                    for f in q.get("recentFailures", []):
                         print(f"    failed {f.get('id')} {f.get('name')}: {f.get('failedReason')}")
             return 0
         if not args.queue:

@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     queue_prefix: str = "bull"
     """Key prefix of the BullMQ queues."""
+    worker_stalled_interval_ms: int = Field(default=30000, gt=0)
+    """How often workers look for jobs whose worker died (BullMQ ``stalledInterval``)."""
+    worker_lock_duration_ms: int = Field(default=30000, gt=0)
+    """A job's lock without renewal; a killed worker's job counts as stalled after it."""
+    monitor_token: str | None = None
+    """Bearer token of the ``/monitor`` HTTP API; unset: that API is disabled."""
+    job_events_max_s: float = Field(default=300, gt=0)
+    """Longest a ``/jobs/{queue}/{id}/events`` stream stays open (clients reconnect)."""
+    job_events_poll_ms: int = Field(default=200, gt=0)
+    """How often such a stream re-reads the job."""
+    job_events_heartbeat_s: float = Field(default=15, gt=0)
+    """Seconds of silence after which such a stream sends a keep-alive comment."""
     cache_enabled: bool = True
     cache_prefix: str = "fg"
     """Key prefix of cached reads (several apps or test runs can share one Redis)."""

@@ -41,9 +41,14 @@ async def run_workers(registry: Any, queues: list[str], concurrency: int | None)
             for key, h in registry.handlers.items()
             if key[0] in queues
         }
+        settings = state.settings
         group = WorkerGroup(
-            defs, state.redis_url, prefix=state.settings.queue_prefix, concurrency=concurrency,
+            defs, state.redis_url, prefix=settings.queue_prefix, concurrency=concurrency,
             handlers=handlers, context_extra={"state": state},
+            worker_options={
+                "stalledInterval": settings.worker_stalled_interval_ms,
+                "lockDuration": settings.worker_lock_duration_ms,
+            },
         )  # fmt: skip
         log.info("worker started", extra={"queues": queues})
         await group.run()

@@ -1,0 +1,185 @@
+"""Jobs over HTTP with real processes: the job events stream (SSE), the monitor API, and a
+worker killed with SIGKILL mid-job whose job another worker completes.
+
+The app is ``tests/e2e/jobs_app`` (a slow job reporting progress, a failing job) built into a
+temp folder and run on the real Redis (SQLite for the database: the jobs use none).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .harness import GEN, App, child_env, run
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).parent
+TOKEN = "s3cret-monitor-token"
+
+
+@pytest.fixture(scope="module")
+def jobs_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[App]:
+    root = tmp_path_factory.mktemp("jobsapp")
+    for part in ("specs", "handlers"):
+        shutil.copytree(HERE / "jobs_app" / part, root / part)
+    run(GEN + ["build", "specs", "--out", "generated"], cwd=root, env=child_env({}))
+    prefix = f"e2ejobs{uuid.uuid4().hex[:8]}"
+    env = child_env(
+        {
+            "REDIS_URL": redis_url,
+            "QUEUE_PREFIX": prefix,
+            "CACHE_PREFIX": prefix,
+            "FLOWGEN_DATA_DIR": str(root / ".flowgen"),
+            "MONITOR_TOKEN": TOKEN,
+            "WORKER_STALLED_INTERVAL_MS": "1000",
+            "WORKER_LOCK_DURATION_MS": "2000",
+            "JOB_EVENTS_MAX_S": "3",
+            "JOB_EVENTS_HEARTBEAT_S": "0.5",
+            "JOB_EVENTS_POLL_MS": "50",
+        }
+    )
+    app = App(root, env)
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+def _enqueue(app: App, job: str, payload: dict[str, Any]) -> str:
+    field = f"enqueue{job.capitalize()}"
+    ref = app.data(
+        f"mutation($i: {job.capitalize()}Input!) {{ {field}(input: $i) {{ id queue state }} }}",
+        {"i": payload},
+    )[field]
+    job_id: str = ref["id"]
+    return job_id
+
+
+def _events(app: App, path: str) -> list[tuple[str, Any]]:
+    """Read a whole event stream: [(event name, data)], keep-alive comments as ("#", None)."""
+    out: list[tuple[str, Any]] = []
+    with httpx.stream("GET", f"{app.url}{path}", timeout=15) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in r.iter_lines():
+            if line.startswith(":"):
+                out.append(("#", None))
+            elif line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                out.append((name, json.loads(line[len("data: ") :])))
+    return out
+
+
+def test_job_events_stream_progress_until_completed(jobs_app: App) -> None:
+    job_id = _enqueue(jobs_app, "slow", {"steps": 4, "stepMs": 150})
+    events = _events(jobs_app, f"/jobs/work/{job_id}/events")
+    data = [e for e in events if e[0] != "#"]
+    assert data[0][0] == "state" and data[0][1]["id"] == job_id
+    progress = [d["progress"] for kind, d in data if kind == "progress"]
+    assert progress == sorted(progress) and progress[-1] >= 50, data  # followed live
+    last_kind, last = data[-1]
+    assert last_kind == "state" and last["state"] == "completed", data
+    assert last["result"]["steps"] == 4 and last["progress"] == 100
+
+    missing = httpx.get(f"{jobs_app.url}/jobs/work/nope/events", timeout=5)
+    assert missing.status_code == 404 and "no job" in missing.json()["error"]
+    assert httpx.get(f"{jobs_app.url}/jobs/nope/1/events", timeout=5).status_code == 404
+
+
+def test_job_events_heartbeat_and_bounded_stream(jobs_app: App) -> None:
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    pause = httpx.post(f"{jobs_app.url}/monitor/queues/work/pause", headers=auth, timeout=5)
+    assert pause.status_code == 200
+    try:
+        job_id = _enqueue(jobs_app, "slow", {"steps": 1, "stepMs": 0})
+        started = time.monotonic()
+        events = _events(jobs_app, f"/jobs/work/{job_id}/events")
+        took = time.monotonic() - started
+    finally:
+        httpx.post(f"{jobs_app.url}/monitor/queues/work/resume", headers=auth, timeout=5)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "state" and kinds[-1] == "timeout", kinds
+    assert kinds.count("#") >= 3  # keep-alive every 0.5 s while nothing happens
+    assert 2.5 < took < 6  # JOB_EVENTS_MAX_S=3
+    assert jobs_app.wait_job("work", job_id)["state"] == "completed"
+
+
+def test_monitor_api_needs_the_token_and_operates_queues(jobs_app: App) -> None:
+    url = f"{jobs_app.url}/monitor/queues"
+    assert httpx.get(url, timeout=5).status_code == 401
+    wrong = httpx.get(url, headers={"authorization": "Bearer nope"}, timeout=5)
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    auth = {"authorization": f"Bearer {TOKEN}"}
+
+    job_id = _enqueue(jobs_app, "fail", {"reason": "disk on fire"})
+    assert jobs_app.wait_job("work", job_id)["state"] == "failed"
+    [work] = httpx.get(url, headers=auth, timeout=5).json()
+    assert work["name"] == "work" and work["counts"]["failed"] >= 1
+    assert work["failedLastMinute"] >= 1
+    assert {"id": job_id, "reason": "disk on fire"} in [
+        {"id": f["id"], "reason": f["failedReason"]} for f in work["recentFailures"]
+    ]
+
+    def act(action: str, **params: str) -> Any:
+        r = httpx.post(f"{url}/work/{action}", headers=auth, params=params, timeout=5)
+        assert r.status_code == 200, r.text
+        return r.json()["result"]
+
+    failed = work["counts"]["failed"]
+    assert act("retry") == failed  # back to waiting, and it fails again
+    deadline = time.monotonic() + 10
+    while jobs_app.wait_job("work", job_id)["attemptsMade"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert act("clean", state="failed") == failed
+    assert httpx.get(url, headers=auth, timeout=5).json()[0]["counts"]["failed"] == 0
+    act("pause")
+    assert httpx.get(url, headers=auth, params={"queue": "work"}, timeout=5).json()[0]["paused"]
+    act("resume")
+    assert not httpx.get(url, headers=auth, timeout=5).json()[0]["paused"]
+    bad = httpx.post(f"{url}/work/explode", headers=auth, timeout=5)
+    assert bad.status_code == 404
+    bad_state = httpx.post(f"{url}/work/clean", headers=auth, params={"state": "x"}, timeout=5)
+    assert bad_state.status_code == 400 and "cannot clean state" in bad_state.json()["error"]
+
+
+def test_sigkilled_worker_job_is_completed_by_another_worker(jobs_app: App) -> None:
+    env = {**jobs_app.env, "PORT": str(jobs_app.port)}
+    jobs_app._spawn("worker", [sys.executable, "-m", "generated.worker"], env)
+    workers = [(p, log) for p, log in zip(jobs_app.procs, jobs_app.logs, strict=True)]
+    workers = [(p, log) for p, log in workers if log.name.startswith("worker")]
+    assert len(workers) == 2
+    time.sleep(1.5)  # the second worker is up
+
+    job_id = _enqueue(jobs_app, "slow", {"steps": 30, "stepMs": 100})  # 3 s
+    deadline = time.monotonic() + 10
+    victim = None
+    while victim is None:
+        assert time.monotonic() < deadline, jobs_app.log_text()
+        victim = next(
+            (p for p, log in workers if f"#{job_id} started" in log.read_text(errors="replace")),
+            None,
+        )
+        time.sleep(0.05)
+    time.sleep(0.5)  # mid-job
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=5)
+
+    done = jobs_app.wait_job("work", job_id, timeout=30)
+    assert done["state"] == "completed", done
+    assert done["result"]["pid"] != victim.pid  # finished by the surviving worker
+    survivor_log = next(log for p, log in workers if p is not victim).read_text()
+    assert f"#{job_id} started" in survivor_log and f"#{job_id} completed" in survivor_log
