@@ -87,6 +87,36 @@ def fill_nulls(table: str, column: str, default_sql: str) -> None:
     )
 
 
+def require_empty(table: str, reason: str) -> None:
+    """Stop the migration (before it changes anything) if ``table`` has rows."""
+    from alembic import op
+
+    n = op.get_bind().exec_driver_sql(f"SELECT count(*) FROM {_quote(table)}").scalar()
+    if n:
+        raise RuntimeError(f"{table}: {n} row(s) exist but {reason}; nothing was changed")
+
+
+def require_unused_values(table: str, column: str, values: list[str]) -> None:
+    """Stop the migration if a row of ``table`` still has one of ``values`` in ``column``."""
+    from alembic import op
+
+    if not values:
+        return
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    n = (
+        op.get_bind()
+        .exec_driver_sql(
+            f"SELECT count(*) FROM {_quote(table)} WHERE {_quote(column)} IN ({listed})"
+        )
+        .scalar()
+    )
+    if n:
+        raise RuntimeError(
+            f"{table}.{column}: {n} row(s) still use the removed value(s) {values}; "
+            "update them and run the migration again"
+        )
+
+
 def rename_enum(old: str, new: str) -> None:
     """Rename a PostgreSQL enum type (elsewhere enums are CHECK constraints: nothing to do)."""
     from alembic import op
@@ -116,16 +146,7 @@ def alter_enum(
 
     bind = op.get_bind()
     removed = [v for v in old if v not in new]
-    if removed:
-        values = ", ".join("'" + v.replace("'", "''") + "'" for v in removed)
-        n = bind.exec_driver_sql(
-            f"SELECT count(*) FROM {_quote(table)} WHERE {_quote(column)} IN ({values})"
-        ).scalar()
-        if n:
-            raise RuntimeError(
-                f"{table}.{column}: {n} row(s) still use the removed value(s) {removed}; "
-                "update them and run the migration again"
-            )
+    require_unused_values(table, column, removed)
     if bind.dialect.name != "postgresql":
         with op.batch_alter_table(table) as batch:
             batch.alter_column(

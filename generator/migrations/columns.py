@@ -38,7 +38,6 @@ class Diff:
 class _TableOps:
     pre: list[ops.MigrateOperation] = field(default_factory=list)
     batch: list[ops.MigrateOperation] = field(default_factory=list)
-    checks: list[ops.MigrateOperation] = field(default_factory=list)
     late: list[ops.MigrateOperation] = field(default_factory=list)
     post: list[ops.MigrateOperation] = field(default_factory=list)
 
@@ -106,7 +105,6 @@ def diff_columns(old: sa.Table, new: sa.Table, renames: Renames, d: Diff) -> Non
     d.ops += t.pre
     if t.batch:
         d.ops.append(ops.ModifyTableOps(new.name, t.batch))
-    d.ops += t.checks
     if t.late:
         d.ops.append(ops.ModifyTableOps(new.name, t.late))
     d.ops += t.post
@@ -124,7 +122,8 @@ def _add(col: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
         "value for it, so the migration stops if the table is not empty"
     )
     t.batch.append(ops.AddColumnOp(table, plain_column(col, nullable=True)))
-    t.checks.append(RequireNoNullsOp(table, col.name, "the new column is NOT NULL"))
+    reason = f"the new column {col.name} is NOT NULL without a default"
+    t.pre.append(RequireNoNullsOp(table, col.name, reason, new_column=True))
     t.late.append(
         AlterColumnOp(
             table, col.name, existing_type=col.type, existing_nullable=True, modify_nullable=False

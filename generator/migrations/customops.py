@@ -83,10 +83,12 @@ class RenameEnumOp(ops.MigrateOperation):
 
 
 class RequireNoNullsOp(ops.MigrateOperation):
-    """Stop the migration with a clear message if ``table.column`` holds NULLs."""
+    """Stop the migration with a clear message if ``table.column`` holds NULLs (rendered by
+    :func:`render_checks` at the top of the migration, not in place)."""
 
-    def __init__(self, table: str, column: str, reason: str) -> None:
+    def __init__(self, table: str, column: str, reason: str, *, new_column: bool = False) -> None:
         self.table, self.column, self.reason = table, column, reason
+        self.new_column = new_column  # then the table must be empty: checked up front
 
     def reverse(self) -> NoOp:
         return NoOp()
@@ -129,9 +131,18 @@ def _render_rename_enum(_ctx: Any, op: RenameEnumOp) -> str:
     return f"fg.rename_enum({_args(op.old, op.new)})"
 
 
-@renderers.dispatch_for(RequireNoNullsOp)
-def _render_require(_ctx: Any, op: RequireNoNullsOp) -> str:
-    return f"fg.require_no_nulls({_args(op.table, op.column, op.reason)})"
+def render_checks(op_list: list[ops.MigrateOperation]) -> list[str]:
+    """Data checks hoisted to the top of the migration, so a refusal changes nothing (SQLite
+    DDL is not transactional, and PostgreSQL enum additions commit early)."""
+    lines = []
+    for op in op_list:
+        if isinstance(op, RequireNoNullsOp) and op.new_column:
+            lines.append(f"fg.require_empty({_args(op.table, op.reason)})")
+        elif isinstance(op, RequireNoNullsOp):
+            lines.append(f"fg.require_no_nulls({_args(op.table, op.column, op.reason)})")
+        elif isinstance(op, AlterEnumOp) and (gone := [v for v in op.old if v not in op.new]):
+            lines.append(f"fg.require_unused_values({_args(op.table, op.column, gone)})")
+    return lines
 
 
 @renderers.dispatch_for(FillNullsOp)

@@ -21,7 +21,7 @@ from alembic.operations import ops
 
 from .. import __version__
 from .columns import Diff
-from .customops import CUSTOM_OPS, NoOp
+from .customops import CUSTOM_OPS, NoOp, RequireNoNullsOp, render_checks
 
 
 class UnsupportedChange(Exception):
@@ -80,6 +80,8 @@ def _enum_lines(create: dict[str, tuple[str, ...]], drop: list[str]) -> tuple[li
 
 
 def _code(op_list: list[ops.MigrateOperation], before: list[str], after: list[str]) -> str:
+    before = render_checks(op_list) + before
+    op_list = [op for op in op_list if not isinstance(op, RequireNoNullsOp)]
     code = _body(
         render_python_code(ops.UpgradeOps(ops=op_list), render_as_batch=True, **_no_prefix())
     )
