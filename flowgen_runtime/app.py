@@ -16,12 +16,14 @@ from typing import Any
 import uvicorn
 from ariadne.asgi import GraphQL
 from ariadne.explorer import ExplorerGraphiQL
+from ariadne.validation import cost_validator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .errors import format_error
+from .graphql import connection_cost_map, depth_limit
 from .http_jobs import JOB_ROUTES
 from .logging import configure_logging
 from .settings import Settings, get_settings
@@ -45,8 +47,21 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
     def formatter(error: Any, debug: bool = False) -> dict[str, Any]:
         return format_error(error, settings.debug)
 
+    cost_map = connection_cost_map(registry.schema)
+
+    def validation_rules(_context: Any, _document: Any, data: Any) -> list[Any]:
+        variables = data.get("variables") if isinstance(data, dict) else None
+        return [
+            depth_limit(settings.max_query_depth),
+            cost_validator(
+                maximum_cost=settings.max_query_cost, default_cost=1,
+                variables=variables if isinstance(variables, dict) else None, cost_map=cost_map,
+            ),
+        ]  # fmt: skip
+
     graphql = GraphQL(
         registry.schema,
+        validation_rules=validation_rules,
         context_value=context_value,
         debug=settings.debug,
         error_formatter=formatter,

@@ -75,8 +75,14 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
         formatted["message"] = original.message
         formatted["extensions"] = original.extensions
         return formatted
-    if original is None:
-        formatted.setdefault("extensions", {})["code"] = "GRAPHQL_VALIDATION_FAILED"
+    # validation problems, including a scalar refusing a literal (ValueError raised while
+    # the document is validated, so the error has no path): the message is for the client
+    parse_problem = error.path is None and isinstance(original, ValueError | TypeError)
+    if original is None or isinstance(original, GraphQLError) or parse_problem:
+        ext = dict(formatted.get("extensions") or {})
+        cost = "exceeds the maximum cost" in formatted.get("message", "")
+        ext.setdefault("code", "QUERY_TOO_COSTLY" if cost else "GRAPHQL_VALIDATION_FAILED")
+        formatted["extensions"] = ext
         return formatted
     log.error(
         "unhandled error in %s", ".".join(str(p) for p in error.path or []), exc_info=original

@@ -23,4 +23,6 @@ class InputModel(BaseModel):
     def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None and info.field_name in cls._non_nullable:
             raise ValueError("cannot be null")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")  # PostgreSQL cannot store them
         return value

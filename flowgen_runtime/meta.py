@@ -34,6 +34,9 @@ class EntityMeta:
     pk: str
     pk_type: Literal["int", "uuid"]
     fields: tuple[str, ...]
+    field_types: Mapping[str, str]
+    """Value type per field: int, float, decimal, string, text, bool, date, datetime, json,
+    enum, uuid (ids and foreign keys are int or uuid)."""
     create_input: type[BaseModel]
     update_input: type[BaseModel]
     relations: Mapping[str, RelationMeta] = field(default_factory=dict)

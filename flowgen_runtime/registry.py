@@ -11,6 +11,7 @@ from typing import Any
 from ariadne import make_executable_schema
 from graphql import GraphQLSchema
 
+from .graphql import SHARED_ENUMS, python_name
 from .scalars import SCALARS
 
 
@@ -36,5 +37,9 @@ class Registry:
     @cached_property
     def schema(self) -> GraphQLSchema:
         return make_executable_schema(
-            self.type_defs(), *SCALARS, *self.bindables, convert_names_case=True
+            self.type_defs(),
+            *SCALARS,
+            *SHARED_ENUMS,
+            *self.bindables,
+            convert_names_case=python_name,
         )

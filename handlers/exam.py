@@ -35,10 +35,10 @@ async def grade_submission(payload: Any, ctx: JobContext) -> Any:
     if sub is None:
         raise UnrecoverableJobError(f"submission {payload.submission_id} does not exist")
     await ctx.progress(10)
-    rows = await questions.load_children(
-        app, "exam_id", sub["exam_id"], limit=app.registry.max_page_size
+    page = await questions.connection(
+        app, {"where": {"exam_id": {"eq": sub["exam_id"]}}, "first": app.registry.max_page_size}
     )
-    result = score(rows, sub["answers"] or {})
+    result = score(page["nodes"], sub["answers"] or {})
     await ctx.progress(90)
     await submissions.update(
         app,

@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -14,6 +15,29 @@ from ..services.user import service as user_service
 query = QueryType()
 mutation = MutationType()
 course = ObjectType("Course")
+order_field = EnumType(
+    "CourseOrderField",
+    {
+        "ID": "id",
+        "SLUG": "slug",
+        "TITLE": "title",
+        "SUMMARY": "summary",
+        "PRICE": "price",
+        "PUBLISHED": "published",
+        "STARTS_ON": "starts_on",
+    },
+)
+group_field = EnumType(
+    "CourseGroupField",
+    {
+        "SLUG": "slug",
+        "TITLE": "title",
+        "SUMMARY": "summary",
+        "PRICE": "price",
+        "PUBLISHED": "published",
+        "STARTS_ON": "starts_on",
+    },
+)
 
 
 @query.field("course")
@@ -21,11 +45,21 @@ async def resolve_course(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
+@query.field("courseBySlug")
+async def resolve_course_by_slug(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.get_by(info.context, args)
+
+
 @query.field("courses")
-async def resolve_courses(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_courses(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("coursesAggregate")
+async def resolve_courses_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createCourse")
@@ -45,29 +79,47 @@ async def resolve_delete_course(_obj: Any, info: GraphQLResolveInfo, id: str) ->
     return await service.delete(info.context, id)
 
 
-@course.field("students")
-async def resolve_students(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
+@mutation.field("createCourses")
+async def resolve_create_courses(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
 ) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertCourseBySlug")
+async def resolve_upsert_course_by_slug(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(info.context, ("slug",), input)
+
+
+@mutation.field("updateCourses")
+async def resolve_update_courses(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteCourses")
+async def resolve_delete_courses(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
+@course.field("students")
+async def resolve_students(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["enrollments"]
+    parent = obj[service.meta.pk]
     return await user_service.load_linked(
-        info.context, link, "course_id", "user_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, link, "course_id", "user_id", parent, args, total=selects_total(info)
     )
 
 
 @course.field("exams")
-async def resolve_exams(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_exams(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await exam_service.load_children(
-        info.context, "course_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "course_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, course]
+BINDABLES = [query, mutation, course, order_field, group_field]

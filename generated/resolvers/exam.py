@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.course import service as course_service
@@ -15,6 +16,35 @@ from ..services.user import service as user_service
 query = QueryType()
 mutation = MutationType()
 exam = ObjectType("Exam")
+order_field = EnumType(
+    "ExamOrderField",
+    {
+        "ID": "id",
+        "SLUG": "slug",
+        "TITLE": "title",
+        "STATUS": "status",
+        "DURATION_MINUTES": "duration_minutes",
+        "PASS_MARK": "pass_mark",
+        "STARTS_AT": "starts_at",
+        "CREATED_AT": "created_at",
+        "AUTHOR_ID": "author_id",
+        "COURSE_ID": "course_id",
+    },
+)
+group_field = EnumType(
+    "ExamGroupField",
+    {
+        "SLUG": "slug",
+        "TITLE": "title",
+        "STATUS": "status",
+        "DURATION_MINUTES": "duration_minutes",
+        "PASS_MARK": "pass_mark",
+        "STARTS_AT": "starts_at",
+        "CREATED_AT": "created_at",
+        "AUTHOR_ID": "author_id",
+        "COURSE_ID": "course_id",
+    },
+)
 exam_status_enum = EnumType(
     "ExamStatus",
     {
@@ -30,11 +60,21 @@ async def resolve_exam(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
+@query.field("examBySlug")
+async def resolve_exam_by_slug(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.get_by(info.context, args)
+
+
 @query.field("exams")
-async def resolve_exams(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_exams(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("examsAggregate")
+async def resolve_exams_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createExam")
@@ -54,6 +94,32 @@ async def resolve_delete_exam(_obj: Any, info: GraphQLResolveInfo, id: str) -> A
     return await service.delete(info.context, id)
 
 
+@mutation.field("createExams")
+async def resolve_create_exams(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertExamBySlug")
+async def resolve_upsert_exam_by_slug(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(info.context, ("slug",), input)
+
+
+@mutation.field("updateExams")
+async def resolve_update_exams(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteExams")
+async def resolve_delete_exams(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @exam.field("author")
 async def resolve_author(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["author_id"])
@@ -65,27 +131,19 @@ async def resolve_course(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
 
 
 @exam.field("questions")
-async def resolve_questions(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_questions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await question_service.load_children(
-        info.context, "exam_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "exam_id", parent, args, total=selects_total(info)
     )
 
 
 @exam.field("submissions")
-async def resolve_submissions(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_submissions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await submission_service.load_children(
-        info.context, "exam_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "exam_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, exam, exam_status_enum]
+BINDABLES = [query, mutation, exam, order_field, group_field, exam_status_enum]

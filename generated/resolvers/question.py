@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.exam import service as exam_service
@@ -12,6 +13,27 @@ from ..services.question import service
 query = QueryType()
 mutation = MutationType()
 question = ObjectType("Question")
+order_field = EnumType(
+    "QuestionOrderField",
+    {
+        "ID": "id",
+        "POSITION": "position",
+        "PROMPT": "prompt",
+        "KIND": "kind",
+        "POINTS": "points",
+        "EXAM_ID": "exam_id",
+    },
+)
+group_field = EnumType(
+    "QuestionGroupField",
+    {
+        "POSITION": "position",
+        "PROMPT": "prompt",
+        "KIND": "kind",
+        "POINTS": "points",
+        "EXAM_ID": "exam_id",
+    },
+)
 question_kind_enum = EnumType(
     "QuestionKind",
     {
@@ -27,11 +49,23 @@ async def resolve_question(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
-@query.field("questions")
-async def resolve_questions(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+@query.field("questionByExamIdAndPosition")
+async def resolve_question_by_exam_id_and_position(
+    _obj: Any, info: GraphQLResolveInfo, **args: Any
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.get_by(info.context, args)
+
+
+@query.field("questions")
+async def resolve_questions(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("questionsAggregate")
+async def resolve_questions_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
+) -> Any:
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createQuestion")
@@ -53,9 +87,44 @@ async def resolve_delete_question(_obj: Any, info: GraphQLResolveInfo, id: str) 
     return await service.delete(info.context, id)
 
 
+@mutation.field("createQuestions")
+async def resolve_create_questions(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertQuestionByExamIdAndPosition")
+async def resolve_upsert_question_by_exam_id_and_position(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(
+        info.context,
+        (
+            "exam_id",
+            "position",
+        ),
+        input,
+    )
+
+
+@mutation.field("updateQuestions")
+async def resolve_update_questions(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteQuestions")
+async def resolve_delete_questions(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]
+) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @question.field("exam")
 async def resolve_exam(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await exam_service.load(info.context, obj["exam_id"])
 
 
-BINDABLES = [query, mutation, question, question_kind_enum]
+BINDABLES = [query, mutation, question, order_field, group_field, question_kind_enum]

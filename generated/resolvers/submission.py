@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.exam import service as exam_service
@@ -13,6 +14,29 @@ from ..services.user import service as user_service
 query = QueryType()
 mutation = MutationType()
 submission = ObjectType("Submission")
+order_field = EnumType(
+    "SubmissionOrderField",
+    {
+        "ID": "id",
+        "STATUS": "status",
+        "SCORE": "score",
+        "SUBMITTED_AT": "submitted_at",
+        "GRADED_AT": "graded_at",
+        "EXAM_ID": "exam_id",
+        "STUDENT_ID": "student_id",
+    },
+)
+group_field = EnumType(
+    "SubmissionGroupField",
+    {
+        "STATUS": "status",
+        "SCORE": "score",
+        "SUBMITTED_AT": "submitted_at",
+        "GRADED_AT": "graded_at",
+        "EXAM_ID": "exam_id",
+        "STUDENT_ID": "student_id",
+    },
+)
 submission_status_enum = EnumType(
     "SubmissionStatus",
     {
@@ -30,10 +54,15 @@ async def resolve_submission(_obj: Any, info: GraphQLResolveInfo, id: str) -> An
 
 
 @query.field("submissions")
-async def resolve_submissions(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_submissions(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("submissionsAggregate")
+async def resolve_submissions_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createSubmission")
@@ -55,6 +84,20 @@ async def resolve_delete_submission(_obj: Any, info: GraphQLResolveInfo, id: str
     return await service.delete(info.context, id)
 
 
+@mutation.field("updateSubmissions")
+async def resolve_update_submissions(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteSubmissions")
+async def resolve_delete_submissions(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]
+) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @submission.field("exam")
 async def resolve_exam(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await exam_service.load(info.context, obj["exam_id"])
@@ -65,4 +108,4 @@ async def resolve_student(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["student_id"])
 
 
-BINDABLES = [query, mutation, submission, submission_status_enum]
+BINDABLES = [query, mutation, submission, order_field, group_field, submission_status_enum]

@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -16,6 +17,29 @@ from ..services.video import service as video_service
 query = QueryType()
 mutation = MutationType()
 user = ObjectType("User")
+order_field = EnumType(
+    "UserOrderField",
+    {
+        "ID": "id",
+        "EMAIL": "email",
+        "NAME": "name",
+        "ROLE": "role",
+        "BIO": "bio",
+        "CREATED_AT": "created_at",
+        "MENTOR_ID": "mentor_id",
+    },
+)
+group_field = EnumType(
+    "UserGroupField",
+    {
+        "EMAIL": "email",
+        "NAME": "name",
+        "ROLE": "role",
+        "BIO": "bio",
+        "CREATED_AT": "created_at",
+        "MENTOR_ID": "mentor_id",
+    },
+)
 user_role_enum = EnumType(
     "UserRole",
     {
@@ -31,11 +55,21 @@ async def resolve_user(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
+@query.field("userByEmail")
+async def resolve_user_by_email(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.get_by(info.context, args)
+
+
 @query.field("users")
-async def resolve_users(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_users(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("usersAggregate")
+async def resolve_users_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createUser")
@@ -55,70 +89,76 @@ async def resolve_delete_user(_obj: Any, info: GraphQLResolveInfo, id: str) -> A
     return await service.delete(info.context, id)
 
 
+@mutation.field("createUsers")
+async def resolve_create_users(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertUserByEmail")
+async def resolve_upsert_user_by_email(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(info.context, ("email",), input)
+
+
+@mutation.field("updateUsers")
+async def resolve_update_users(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteUsers")
+async def resolve_delete_users(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @user.field("mentor")
 async def resolve_mentor(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await service.load(info.context, obj["mentor_id"])
 
 
 @user.field("mentees")
-async def resolve_mentees(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_mentees(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await service.load_children(
-        info.context, "mentor_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "mentor_id", parent, args, total=selects_total(info)
     )
 
 
 @user.field("exams")
-async def resolve_exams(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_exams(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await exam_service.load_children(
-        info.context, "author_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "author_id", parent, args, total=selects_total(info)
     )
 
 
 @user.field("submissions")
-async def resolve_submissions(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_submissions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await submission_service.load_children(
-        info.context, "student_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "student_id", parent, args, total=selects_total(info)
     )
 
 
 @user.field("videos")
-async def resolve_videos(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_videos(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await video_service.load_children(
-        info.context, "owner_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "owner_id", parent, args, total=selects_total(info)
     )
 
 
 @user.field("courses")
-async def resolve_courses(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_courses(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["enrollments"]
+    parent = obj[service.meta.pk]
     return await course_service.load_linked(
-        info.context, link, "user_id", "course_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, link, "user_id", "course_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, user, user_role_enum]
+BINDABLES = [query, mutation, user, order_field, group_field, user_role_enum]

@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.user import service as user_service
@@ -12,6 +13,35 @@ from ..services.video import service
 query = QueryType()
 mutation = MutationType()
 video = ObjectType("Video")
+order_field = EnumType(
+    "VideoOrderField",
+    {
+        "ID": "id",
+        "TITLE": "title",
+        "SOURCE_URL": "source_url",
+        "STATUS": "status",
+        "DURATION_SECONDS": "duration_seconds",
+        "SIZE_BYTES": "size_bytes",
+        "RECORDED_ON": "recorded_on",
+        "THUMBNAIL_URL": "thumbnail_url",
+        "CREATED_AT": "created_at",
+        "OWNER_ID": "owner_id",
+    },
+)
+group_field = EnumType(
+    "VideoGroupField",
+    {
+        "TITLE": "title",
+        "SOURCE_URL": "source_url",
+        "STATUS": "status",
+        "DURATION_SECONDS": "duration_seconds",
+        "SIZE_BYTES": "size_bytes",
+        "RECORDED_ON": "recorded_on",
+        "THUMBNAIL_URL": "thumbnail_url",
+        "CREATED_AT": "created_at",
+        "OWNER_ID": "owner_id",
+    },
+)
 video_status_enum = EnumType(
     "VideoStatus",
     {
@@ -29,10 +59,15 @@ async def resolve_video(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
 
 
 @query.field("videos")
-async def resolve_videos(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_videos(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("videosAggregate")
+async def resolve_videos_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createVideo")
@@ -56,9 +91,21 @@ async def resolve_delete_video(_obj: Any, info: GraphQLResolveInfo, id: str) -> 
     return await service.delete(info.context, id)
 
 
+@mutation.field("createVideos")
+async def resolve_create_videos(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("deleteVideos")
+async def resolve_delete_videos(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @video.field("owner")
 async def resolve_owner(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["owner_id"])
 
 
-BINDABLES = [query, mutation, video, video_status_enum]
+BINDABLES = [query, mutation, video, order_field, group_field, video_status_enum]

@@ -3,7 +3,7 @@
 
 import datetime
 import decimal
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
@@ -11,6 +11,41 @@ from flowgen_runtime.service import EntityService
 from pydantic import Field
 
 from ..models import Course
+
+
+class CourseStudentsLinks(InputModel):
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
+
+
+class CreateExamWithoutCourseInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "slug",
+            "title",
+            "status",
+            "duration_minutes",
+            "pass_mark",
+            "created_at",
+            "author_id",
+        }
+    )
+
+    slug: str = Field(max_length=80, pattern="^[a-z0-9-]+$")
+    title: str = Field(min_length=3, max_length=200)
+    status: Literal["draft", "published", "archived"] = Field(default="draft")
+    duration_minutes: int = Field(default=60, ge=1, le=600)
+    pass_mark: float = Field(default=50.0, ge=0.0, le=100.0)
+    starts_at: datetime.datetime | None = Field(default=None)
+    settings: Any | None = Field(default=None, description="Free-form exam settings.")
+    created_at: datetime.datetime | None = Field(default=None)
+    author_id: int = Field()
+
+
+class CourseExamsNested(InputModel):
+    create: list[CreateExamWithoutCourseInput] | None = None
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
 
 
 class CreateCourseInput(InputModel):
@@ -31,6 +66,8 @@ class CreateCourseInput(InputModel):
     )
     published: bool = Field(default=False)
     starts_on: datetime.date | None = Field(default=None)
+    students: CourseStudentsLinks | None = None
+    exams: CourseExamsNested | None = None
 
 
 class UpdateCourseInput(InputModel):
@@ -53,6 +90,8 @@ class UpdateCourseInput(InputModel):
     )
     published: bool | None = Field(default=None)
     starts_on: datetime.date | None = Field(default=None)
+    students: CourseStudentsLinks | None = None
+    exams: CourseExamsNested | None = None
 
 
 META = EntityMeta(
@@ -69,6 +108,15 @@ META = EntityMeta(
         "published",
         "starts_on",
     ),
+    field_types={
+        "id": "int",
+        "slug": "string",
+        "title": "string",
+        "summary": "text",
+        "price": "decimal",
+        "published": "bool",
+        "starts_on": "date",
+    },
     create_input=CreateCourseInput,
     update_input=UpdateCourseInput,
     relations={

@@ -12,6 +12,51 @@ from pydantic import Field
 from ..models import Exam
 
 
+class CreateQuestionWithoutExamInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "position",
+            "prompt",
+            "kind",
+            "points",
+        }
+    )
+
+    position: int = Field(ge=1)
+    prompt: str = Field(min_length=1)
+    kind: Literal["single_choice", "multiple_choice", "free_text"] = Field(default="single_choice")
+    points: int = Field(default=1, ge=0, le=100)
+    answer_key: Any | None = Field(default=None)
+
+
+class ExamQuestionsNested(InputModel):
+    create: list[CreateQuestionWithoutExamInput] | None = None
+    connect: list[str] | None = None
+
+
+class CreateSubmissionWithoutExamInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "answers",
+            "status",
+            "submitted_at",
+            "student_id",
+        }
+    )
+
+    answers: Any = Field()
+    status: Literal["pending", "grading", "graded", "failed"] = Field(default="pending")
+    score: float | None = Field(default=None, ge=0.0, le=100.0)
+    submitted_at: datetime.datetime | None = Field(default=None)
+    graded_at: datetime.datetime | None = Field(default=None)
+    student_id: int = Field()
+
+
+class ExamSubmissionsNested(InputModel):
+    create: list[CreateSubmissionWithoutExamInput] | None = None
+    connect: list[str] | None = None
+
+
 class CreateExamInput(InputModel):
     _non_nullable: ClassVar[frozenset[str]] = frozenset(
         {
@@ -35,6 +80,8 @@ class CreateExamInput(InputModel):
     created_at: datetime.datetime | None = Field(default=None)
     author_id: int = Field()
     course_id: int | None = Field(default=None)
+    questions: ExamQuestionsNested | None = None
+    submissions: ExamSubmissionsNested | None = None
 
 
 class UpdateExamInput(InputModel):
@@ -62,6 +109,8 @@ class UpdateExamInput(InputModel):
     created_at: datetime.datetime | None = Field(default=None)
     author_id: int | None = Field(default=None)
     course_id: int | None = Field(default=None)
+    questions: ExamQuestionsNested | None = None
+    submissions: ExamSubmissionsNested | None = None
 
 
 META = EntityMeta(
@@ -82,6 +131,19 @@ META = EntityMeta(
         "author_id",
         "course_id",
     ),
+    field_types={
+        "id": "int",
+        "slug": "string",
+        "title": "string",
+        "status": "enum",
+        "duration_minutes": "int",
+        "pass_mark": "float",
+        "starts_at": "datetime",
+        "settings": "json",
+        "created_at": "datetime",
+        "author_id": "int",
+        "course_id": "int",
+    },
     create_input=CreateExamInput,
     update_input=UpdateExamInput,
     relations={

@@ -65,6 +65,15 @@ META = EntityMeta(
         "answer_key",
         "exam_id",
     ),
+    field_types={
+        "id": "int",
+        "position": "int",
+        "prompt": "text",
+        "kind": "enum",
+        "points": "int",
+        "answer_key": "json",
+        "exam_id": "int",
+    },
     create_input=CreateQuestionInput,
     update_input=UpdateQuestionInput,
     relations={

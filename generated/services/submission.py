@@ -69,6 +69,16 @@ META = EntityMeta(
         "exam_id",
         "student_id",
     ),
+    field_types={
+        "id": "int",
+        "answers": "json",
+        "status": "enum",
+        "score": "float",
+        "submitted_at": "datetime",
+        "graded_at": "datetime",
+        "exam_id": "int",
+        "student_id": "int",
+    },
     create_input=CreateSubmissionInput,
     update_input=UpdateSubmissionInput,
     relations={

@@ -2,7 +2,7 @@
 """Inputs and service for User: validation from the spec, CRUD through the runtime."""
 
 import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
@@ -10,6 +10,113 @@ from flowgen_runtime.service import EntityService
 from pydantic import Field
 
 from ..models import User
+
+
+class CreateUserWithoutMentorInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "email",
+            "name",
+            "role",
+            "created_at",
+        }
+    )
+
+    email: str = Field(
+        max_length=255, pattern="^[^@\\s]+@[^@\\s]+$", description="Login e-mail address."
+    )
+    name: str = Field(min_length=1, max_length=120)
+    role: Literal["student", "teacher", "admin"] = Field(default="student")
+    bio: str | None = Field(default=None)
+    created_at: datetime.datetime | None = Field(default=None)
+
+
+class UserMenteesNested(InputModel):
+    create: list[CreateUserWithoutMentorInput] | None = None
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
+
+
+class CreateExamWithoutAuthorInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "slug",
+            "title",
+            "status",
+            "duration_minutes",
+            "pass_mark",
+            "created_at",
+        }
+    )
+
+    slug: str = Field(max_length=80, pattern="^[a-z0-9-]+$")
+    title: str = Field(min_length=3, max_length=200)
+    status: Literal["draft", "published", "archived"] = Field(default="draft")
+    duration_minutes: int = Field(default=60, ge=1, le=600)
+    pass_mark: float = Field(default=50.0, ge=0.0, le=100.0)
+    starts_at: datetime.datetime | None = Field(default=None)
+    settings: Any | None = Field(default=None, description="Free-form exam settings.")
+    created_at: datetime.datetime | None = Field(default=None)
+    course_id: int | None = Field(default=None)
+
+
+class UserExamsNested(InputModel):
+    create: list[CreateExamWithoutAuthorInput] | None = None
+    connect: list[str] | None = None
+
+
+class CreateSubmissionWithoutStudentInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "answers",
+            "status",
+            "submitted_at",
+            "exam_id",
+        }
+    )
+
+    answers: Any = Field()
+    status: Literal["pending", "grading", "graded", "failed"] = Field(default="pending")
+    score: float | None = Field(default=None, ge=0.0, le=100.0)
+    submitted_at: datetime.datetime | None = Field(default=None)
+    graded_at: datetime.datetime | None = Field(default=None)
+    exam_id: int = Field()
+
+
+class UserSubmissionsNested(InputModel):
+    create: list[CreateSubmissionWithoutStudentInput] | None = None
+    connect: list[str] | None = None
+
+
+class CreateVideoWithoutOwnerInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "title",
+            "source_url",
+            "status",
+            "size_bytes",
+            "created_at",
+        }
+    )
+
+    title: str = Field(min_length=1, max_length=200)
+    source_url: str = Field(max_length=2000)
+    status: Literal["uploaded", "processing", "ready", "failed"] = Field(default="uploaded")
+    duration_seconds: int | None = Field(default=None, ge=0)
+    size_bytes: int = Field(ge=0)
+    recorded_on: datetime.date | None = Field(default=None)
+    thumbnail_url: str | None = Field(default=None, max_length=2000)
+    created_at: datetime.datetime | None = Field(default=None)
+
+
+class UserVideosNested(InputModel):
+    create: list[CreateVideoWithoutOwnerInput] | None = None
+    connect: list[str] | None = None
+
+
+class UserCoursesLinks(InputModel):
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
 
 
 class CreateUserInput(InputModel):
@@ -30,6 +137,11 @@ class CreateUserInput(InputModel):
     bio: str | None = Field(default=None)
     created_at: datetime.datetime | None = Field(default=None)
     mentor_id: int | None = Field(default=None, description="Self-reference.")
+    mentees: UserMenteesNested | None = None
+    exams: UserExamsNested | None = None
+    submissions: UserSubmissionsNested | None = None
+    videos: UserVideosNested | None = None
+    courses: UserCoursesLinks | None = None
 
 
 class UpdateUserInput(InputModel):
@@ -55,6 +167,11 @@ class UpdateUserInput(InputModel):
     bio: str | None = Field(default=None)
     created_at: datetime.datetime | None = Field(default=None)
     mentor_id: int | None = Field(default=None, description="Self-reference.")
+    mentees: UserMenteesNested | None = None
+    exams: UserExamsNested | None = None
+    submissions: UserSubmissionsNested | None = None
+    videos: UserVideosNested | None = None
+    courses: UserCoursesLinks | None = None
 
 
 META = EntityMeta(
@@ -71,6 +188,15 @@ META = EntityMeta(
         "created_at",
         "mentor_id",
     ),
+    field_types={
+        "id": "int",
+        "email": "string",
+        "name": "string",
+        "role": "enum",
+        "bio": "text",
+        "created_at": "datetime",
+        "mentor_id": "int",
+    },
     create_input=CreateUserInput,
     update_input=UpdateUserInput,
     relations={

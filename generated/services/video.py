@@ -77,6 +77,18 @@ META = EntityMeta(
         "created_at",
         "owner_id",
     ),
+    field_types={
+        "id": "uuid",
+        "title": "string",
+        "source_url": "string",
+        "status": "enum",
+        "duration_seconds": "int",
+        "size_bytes": "int",
+        "recorded_on": "date",
+        "thumbnail_url": "string",
+        "created_at": "datetime",
+        "owner_id": "int",
+    },
     create_input=CreateVideoInput,
     update_input=UpdateVideoInput,
     relations={

@@ -11,6 +11,7 @@ from ..model.ir import App, Entity, Field, Job, Queue, Relation
 from ..names import camel, pascal, snake
 from . import graphql as g
 from . import pyexpr as p
+from .api_views import ApiView, api_view
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class EntityView:
     imports_datetime: bool
     imports_any: bool
     imports_literal: bool
+    api: ApiView
+    page_args: str
 
 
 def enum_view(f: Field) -> EnumView:
@@ -133,12 +136,18 @@ def _relation_field(r: Relation) -> GqlFieldView:
         return GqlFieldView(
             r.graphql_name, r.target + ("" if r.nullable else "!"), "", r.description or ""
         )
-    return GqlFieldView(
-        r.graphql_name, f"[{r.target}!]!", "(limit: Int, offset: Int)", r.description or ""
+    return GqlFieldView(r.graphql_name, f"{r.target}Connection!", page_args(r.target), r.description or "")
+
+
+def page_args(entity: str) -> str:
+    """Arguments of every paginated field (root lists and to-many relations)."""
+    return (
+        f"(where: {entity}Where, orderBy: [{entity}OrderBy!], "
+        "first: Int, after: String, last: Int, before: String)"
     )
 
 
-def entity_view(e: Entity) -> EntityView:
+def entity_view(e: Entity, app: App) -> EntityView:
     fields = e.fields
     types = {f.value_type for f in fields}
     checks = tuple(c for f in fields for c in p.check_constraints(f))
@@ -182,6 +191,8 @@ def entity_view(e: Entity) -> EntityView:
         imports_datetime=bool(types & {"date", "datetime"}),
         imports_any="json" in types,
         imports_literal=any(f.enum for f in fields),
+        api=api_view(e, app, _input),
+        page_args=page_args(e.name),
     )
 
 
@@ -295,7 +306,7 @@ class AppView:
 
 
 def app_view(app: App) -> AppView:
-    entities = tuple(entity_view(e) for e in app.entities)
+    entities = tuple(entity_view(e, app) for e in app.entities)
     queues = tuple(queue_view(q) for q in app.queues)
     joins = tuple(
         (

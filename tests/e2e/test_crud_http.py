@@ -69,7 +69,7 @@ def test_create_read_update_delete(app: App) -> None:
     again = app.data("query($id: ID!) { exam(id: $id) { title } }", {"id": exam["id"]})
     assert again["exam"]["title"] == "Algebra II"
 
-    listed = app.data("{ exams(limit: 100) { id } }")["exams"]
+    listed = app.data("{ exams(first: 100) { nodes { id } } }")["exams"]["nodes"]
     assert {"id": exam["id"]} in listed
     deleted = app.data("mutation($id: ID!) { deleteExam(id: $id) { id } }", {"id": exam["id"]})
     assert deleted["deleteExam"]["id"] == exam["id"]
@@ -105,16 +105,16 @@ def test_relations_of_every_kind(app: App) -> None:
             {"i": {"examId": exam["id"], "position": pos, "prompt": f"Q{pos}", "answerKey": "a"}},
         )
     tree = app.data(
-        "query($id: ID!) { user(id: $id) { mentees { name } exams { questions { position } } } }",
+        "query($id: ID!) { user(id: $id) { mentees { nodes { name } } exams { nodes { questions { nodes { position } } } } } }",
         {"id": mentor["id"]},
     )["user"]
-    assert tree["mentees"] == [{"name": "Mentee"}]  # has_many through the self-reference
-    assert tree["exams"] == [{"questions": [{"position": 1}, {"position": 2}]}]
+    assert tree["mentees"]["nodes"] == [{"name": "Mentee"}]  # has_many through the self-reference
+    assert tree["exams"]["nodes"] == [{"questions": {"nodes": [{"position": 1}, {"position": 2}]}}]
     course = app.data(
-        "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id price students { id } } }",
+        "mutation($i: CreateCourseInput!) { createCourse(input: $i) { id price students { nodes { id } } } }",
         {"i": {"slug": f"c-{uuid.uuid4().hex[:8]}", "title": "Course", "price": "19.90"}},
     )["createCourse"]
-    assert course["price"] == "19.90" and course["students"] == []
+    assert course["price"] == "19.90" and course["students"] == {"nodes": []}
 
 
 def test_input_errors_name_the_field(app: App) -> None:
@@ -146,8 +146,8 @@ def test_input_errors_name_the_field(app: App) -> None:
     assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     bad_id = app.gql('{ exam(id: "abc") { id } }')
     assert bad_id["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    too_many = app.gql("{ users(limit: 100000) { id } }")
-    assert too_many["errors"][0]["extensions"]["errors"][0]["path"] == ["limit"]
+    too_many = app.gql("{ users(first: 101) { nodes { id } } }")
+    assert too_many["errors"][0]["extensions"]["errors"][0]["path"] == ["first"]
 
 
 def test_queued_mutation_and_job_run_in_the_worker(app: App) -> None:
@@ -192,9 +192,10 @@ def test_queued_mutation_and_job_run_in_the_worker(app: App) -> None:
     assert graded["state"] == "completed", graded
     assert graded["result"] == {"submission_id": int(sub_id), "score": 100.0}
     subs = app.data(
-        "query($id: ID!) { exam(id: $id) { submissions { status score } } }", {"id": exam["id"]}
+        "query($id: ID!) { exam(id: $id) { submissions { nodes { status score } } } }",
+        {"id": exam["id"]},
     )
-    assert subs["exam"]["submissions"] == [{"status": "GRADED", "score": 100.0}]
+    assert subs["exam"]["submissions"]["nodes"] == [{"status": "GRADED", "score": 100.0}]
 
 
 def test_bad_job_payload_is_rejected_at_enqueue(app: App) -> None:

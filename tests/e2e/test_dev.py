@@ -79,8 +79,8 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         )
 
         def new_field_served() -> bool:
-            body = _gql(port, "{ users { name nickname } }")
-            return body.get("data") == {"users": [{"name": "Dev", "nickname": None}]}
+            body = _gql(port, "{ users { nodes { name nickname } } }")
+            return body.get("data") == {"users": {"nodes": [{"name": "Dev", "nickname": None}]}}
 
         _wait(new_field_served, 60, "nickname served after the rebuild (old row kept)", log)
         assert (

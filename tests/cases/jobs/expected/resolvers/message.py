@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.message import service
@@ -11,6 +12,23 @@ from ..services.message import service
 query = QueryType()
 mutation = MutationType()
 message = ObjectType("Message")
+order_field = EnumType(
+    "MessageOrderField",
+    {
+        "ID": "id",
+        "RECIPIENT": "recipient",
+        "SUBJECT": "subject",
+        "SENT_AT": "sent_at",
+    },
+)
+group_field = EnumType(
+    "MessageGroupField",
+    {
+        "RECIPIENT": "recipient",
+        "SUBJECT": "subject",
+        "SENT_AT": "sent_at",
+    },
+)
 
 
 @query.field("message")
@@ -19,10 +37,15 @@ async def resolve_message(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
 
 
 @query.field("messages")
-async def resolve_messages(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_messages(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("messagesAggregate")
+async def resolve_messages_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createMessage")
@@ -44,4 +67,18 @@ async def resolve_delete_message(_obj: Any, info: GraphQLResolveInfo, id: str) -
     return await service.delete(info.context, id)
 
 
-BINDABLES = [query, mutation, message]
+@mutation.field("updateMessages")
+async def resolve_update_messages(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteMessages")
+async def resolve_delete_messages(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]
+) -> Any:
+    return await service.delete_many(info.context, where)
+
+
+BINDABLES = [query, mutation, message, order_field, group_field]

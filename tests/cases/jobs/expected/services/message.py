@@ -51,6 +51,12 @@ META = EntityMeta(
         "subject",
         "sent_at",
     ),
+    field_types={
+        "id": "int",
+        "recipient": "string",
+        "subject": "string",
+        "sent_at": "datetime",
+    },
     create_input=CreateMessageInput,
     update_input=UpdateMessageInput,
     relations={},

@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.note import service
@@ -11,6 +12,23 @@ from ..services.note import service
 query = QueryType()
 mutation = MutationType()
 note = ObjectType("Note")
+order_field = EnumType(
+    "NoteOrderField",
+    {
+        "ID": "id",
+        "TITLE": "title",
+        "BODY": "body",
+        "PINNED": "pinned",
+    },
+)
+group_field = EnumType(
+    "NoteGroupField",
+    {
+        "TITLE": "title",
+        "BODY": "body",
+        "PINNED": "pinned",
+    },
+)
 
 
 @query.field("note")
@@ -19,10 +37,15 @@ async def resolve_note(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
 
 
 @query.field("notes")
-async def resolve_notes(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_notes(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("notesAggregate")
+async def resolve_notes_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createNote")
@@ -42,4 +65,23 @@ async def resolve_delete_note(_obj: Any, info: GraphQLResolveInfo, id: str) -> A
     return await service.delete(info.context, id)
 
 
-BINDABLES = [query, mutation, note]
+@mutation.field("createNotes")
+async def resolve_create_notes(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("updateNotes")
+async def resolve_update_notes(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteNotes")
+async def resolve_delete_notes(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
+BINDABLES = [query, mutation, note, order_field, group_field]

@@ -50,6 +50,12 @@ META = EntityMeta(
         "body",
         "pinned",
     ),
+    field_types={
+        "id": "int",
+        "title": "string",
+        "body": "text",
+        "pinned": "bool",
+    },
     create_input=CreateNoteInput,
     update_input=UpdateNoteInput,
     relations={},

@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.author import service
@@ -12,6 +13,19 @@ from ..services.post import service as post_service
 query = QueryType()
 mutation = MutationType()
 author = ObjectType("Author")
+order_field = EnumType(
+    "AuthorOrderField",
+    {
+        "ID": "id",
+        "NAME": "name",
+    },
+)
+group_field = EnumType(
+    "AuthorGroupField",
+    {
+        "NAME": "name",
+    },
+)
 
 
 @query.field("author")
@@ -20,10 +34,15 @@ async def resolve_author(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
 
 
 @query.field("authors")
-async def resolve_authors(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_authors(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("authorsAggregate")
+async def resolve_authors_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createAuthor")
@@ -43,16 +62,31 @@ async def resolve_delete_author(_obj: Any, info: GraphQLResolveInfo, id: str) ->
     return await service.delete(info.context, id)
 
 
-@author.field("posts")
-async def resolve_posts(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
+@mutation.field("createAuthors")
+async def resolve_create_authors(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
 ) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("updateAuthors")
+async def resolve_update_authors(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteAuthors")
+async def resolve_delete_authors(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
+@author.field("posts")
+async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await post_service.load_children(
-        info.context, "author_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "author_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, author]
+BINDABLES = [query, mutation, author, order_field, group_field]

@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.category import service
@@ -12,6 +13,21 @@ from ..services.post import service as post_service
 query = QueryType()
 mutation = MutationType()
 category = ObjectType("Category")
+order_field = EnumType(
+    "CategoryOrderField",
+    {
+        "ID": "id",
+        "NAME": "name",
+        "PARENT_ID": "parent_id",
+    },
+)
+group_field = EnumType(
+    "CategoryGroupField",
+    {
+        "NAME": "name",
+        "PARENT_ID": "parent_id",
+    },
+)
 
 
 @query.field("category")
@@ -20,10 +36,15 @@ async def resolve_category(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
 
 
 @query.field("categories")
-async def resolve_categories(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_categories(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("categoriesAggregate")
+async def resolve_categories_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createCategory")
@@ -45,33 +66,46 @@ async def resolve_delete_category(_obj: Any, info: GraphQLResolveInfo, id: str) 
     return await service.delete(info.context, id)
 
 
+@mutation.field("createCategories")
+async def resolve_create_categories(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("updateCategories")
+async def resolve_update_categories(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteCategories")
+async def resolve_delete_categories(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]
+) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @category.field("parent")
 async def resolve_parent(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await service.load(info.context, obj["parent_id"])
 
 
 @category.field("children")
-async def resolve_children(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await service.load_children(
-        info.context, "parent_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "parent_id", parent, args, total=selects_total(info)
     )
 
 
 @category.field("posts")
-async def resolve_posts(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
+    parent = obj[service.meta.pk]
     return await post_service.load_children(
-        info.context, "category_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, "category_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, category]
+BINDABLES = [query, mutation, category, order_field, group_field]

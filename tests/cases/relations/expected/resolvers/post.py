@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -15,6 +16,25 @@ from ..services.tag import service as tag_service
 query = QueryType()
 mutation = MutationType()
 post = ObjectType("Post")
+order_field = EnumType(
+    "PostOrderField",
+    {
+        "ID": "id",
+        "SLUG": "slug",
+        "TITLE": "title",
+        "AUTHOR_ID": "author_id",
+        "CATEGORY_ID": "category_id",
+    },
+)
+group_field = EnumType(
+    "PostGroupField",
+    {
+        "SLUG": "slug",
+        "TITLE": "title",
+        "AUTHOR_ID": "author_id",
+        "CATEGORY_ID": "category_id",
+    },
+)
 
 
 @query.field("post")
@@ -22,11 +42,23 @@ async def resolve_post(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
-@query.field("posts")
-async def resolve_posts(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+@query.field("postByAuthorIdAndSlug")
+async def resolve_post_by_author_id_and_slug(
+    _obj: Any, info: GraphQLResolveInfo, **args: Any
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.get_by(info.context, args)
+
+
+@query.field("posts")
+async def resolve_posts(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("postsAggregate")
+async def resolve_posts_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
+) -> Any:
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createPost")
@@ -46,6 +78,39 @@ async def resolve_delete_post(_obj: Any, info: GraphQLResolveInfo, id: str) -> A
     return await service.delete(info.context, id)
 
 
+@mutation.field("createPosts")
+async def resolve_create_posts(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertPostByAuthorIdAndSlug")
+async def resolve_upsert_post_by_author_id_and_slug(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(
+        info.context,
+        (
+            "author_id",
+            "slug",
+        ),
+        input,
+    )
+
+
+@mutation.field("updatePosts")
+async def resolve_update_posts(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deletePosts")
+async def resolve_delete_posts(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
 @post.field("author")
 async def resolve_author(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await author_service.load(info.context, obj["author_id"])
@@ -57,16 +122,12 @@ async def resolve_category(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any
 
 
 @post.field("tags")
-async def resolve_tags(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Any:
+async def resolve_tags(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["post_tags"]
+    parent = obj[service.meta.pk]
     return await tag_service.load_linked(
-        info.context, link, "post_id", "tag_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, link, "post_id", "tag_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, post]
+BINDABLES = [query, mutation, post, order_field, group_field]

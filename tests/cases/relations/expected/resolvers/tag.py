@@ -3,7 +3,8 @@
 
 from typing import Any
 
-from ariadne import MutationType, ObjectType, QueryType
+from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -13,6 +14,19 @@ from ..services.tag import service
 query = QueryType()
 mutation = MutationType()
 tag = ObjectType("Tag")
+order_field = EnumType(
+    "TagOrderField",
+    {
+        "ID": "id",
+        "LABEL": "label",
+    },
+)
+group_field = EnumType(
+    "TagGroupField",
+    {
+        "LABEL": "label",
+    },
+)
 
 
 @query.field("tag")
@@ -20,11 +34,21 @@ async def resolve_tag(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
+@query.field("tagByLabel")
+async def resolve_tag_by_label(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.get_by(info.context, args)
+
+
 @query.field("tags")
-async def resolve_tags(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_tags(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("tagsAggregate")
+async def resolve_tags_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createTag")
@@ -44,17 +68,39 @@ async def resolve_delete_tag(_obj: Any, info: GraphQLResolveInfo, id: str) -> An
     return await service.delete(info.context, id)
 
 
-@tag.field("posts")
-async def resolve_posts(
-    obj: dict[str, Any],
-    info: GraphQLResolveInfo,
-    limit: int | None = None,
-    offset: int | None = None,
+@mutation.field("createTags")
+async def resolve_create_tags(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
 ) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertTagByLabel")
+async def resolve_upsert_tag_by_label(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(info.context, ("label",), input)
+
+
+@mutation.field("updateTags")
+async def resolve_update_tags(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+@mutation.field("deleteTags")
+async def resolve_delete_tags(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
+    return await service.delete_many(info.context, where)
+
+
+@tag.field("posts")
+async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["post_tags"]
+    parent = obj[service.meta.pk]
     return await post_service.load_linked(
-        info.context, link, "tag_id", "post_id", obj[service.meta.pk], limit=limit, offset=offset
+        info.context, link, "tag_id", "post_id", parent, args, total=selects_total(info)
     )
 
 
-BINDABLES = [query, mutation, tag]
+BINDABLES = [query, mutation, tag, order_field, group_field]

@@ -11,6 +11,24 @@ from pydantic import Field
 from ..models import Author
 
 
+class CreatePostWithoutAuthorInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "slug",
+            "title",
+        }
+    )
+
+    slug: str = Field(max_length=80)
+    title: str = Field(max_length=200)
+    category_id: int | None = Field(default=None)
+
+
+class AuthorPostsNested(InputModel):
+    create: list[CreatePostWithoutAuthorInput] | None = None
+    connect: list[str] | None = None
+
+
 class CreateAuthorInput(InputModel):
     _non_nullable: ClassVar[frozenset[str]] = frozenset(
         {
@@ -19,6 +37,7 @@ class CreateAuthorInput(InputModel):
     )
 
     name: str = Field(max_length=100)
+    posts: AuthorPostsNested | None = None
 
 
 class UpdateAuthorInput(InputModel):
@@ -31,6 +50,7 @@ class UpdateAuthorInput(InputModel):
     )
 
     name: str | None = Field(default=None, max_length=100)
+    posts: AuthorPostsNested | None = None
 
 
 META = EntityMeta(
@@ -42,6 +62,10 @@ META = EntityMeta(
         "id",
         "name",
     ),
+    field_types={
+        "id": "int",
+        "name": "string",
+    },
     create_input=CreateAuthorInput,
     update_input=UpdateAuthorInput,
     relations={

@@ -11,6 +11,42 @@ from pydantic import Field
 from ..models import Category
 
 
+class CreateCategoryWithoutParentInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+        }
+    )
+
+    name: str = Field(max_length=60)
+
+
+class CategoryChildrenNested(InputModel):
+    create: list[CreateCategoryWithoutParentInput] | None = None
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
+
+
+class CreatePostWithoutCategoryInput(InputModel):
+    _non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {
+            "slug",
+            "title",
+            "author_id",
+        }
+    )
+
+    slug: str = Field(max_length=80)
+    title: str = Field(max_length=200)
+    author_id: int = Field()
+
+
+class CategoryPostsNested(InputModel):
+    create: list[CreatePostWithoutCategoryInput] | None = None
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
+
+
 class CreateCategoryInput(InputModel):
     _non_nullable: ClassVar[frozenset[str]] = frozenset(
         {
@@ -20,6 +56,8 @@ class CreateCategoryInput(InputModel):
 
     name: str = Field(max_length=60)
     parent_id: int | None = Field(default=None, description="Self-reference.")
+    children: CategoryChildrenNested | None = None
+    posts: CategoryPostsNested | None = None
 
 
 class UpdateCategoryInput(InputModel):
@@ -33,6 +71,8 @@ class UpdateCategoryInput(InputModel):
 
     name: str | None = Field(default=None, max_length=60)
     parent_id: int | None = Field(default=None, description="Self-reference.")
+    children: CategoryChildrenNested | None = None
+    posts: CategoryPostsNested | None = None
 
 
 META = EntityMeta(
@@ -45,6 +85,11 @@ META = EntityMeta(
         "name",
         "parent_id",
     ),
+    field_types={
+        "id": "int",
+        "name": "string",
+        "parent_id": "int",
+    },
     create_input=CreateCategoryInput,
     update_input=UpdateCategoryInput,
     relations={

@@ -11,6 +11,11 @@ from pydantic import Field
 from ..models import Post
 
 
+class PostTagsLinks(InputModel):
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
+
+
 class CreatePostInput(InputModel):
     _non_nullable: ClassVar[frozenset[str]] = frozenset(
         {
@@ -24,6 +29,7 @@ class CreatePostInput(InputModel):
     title: str = Field(max_length=200)
     author_id: int = Field()
     category_id: int | None = Field(default=None)
+    tags: PostTagsLinks | None = None
 
 
 class UpdatePostInput(InputModel):
@@ -41,6 +47,7 @@ class UpdatePostInput(InputModel):
     title: str | None = Field(default=None, max_length=200)
     author_id: int | None = Field(default=None)
     category_id: int | None = Field(default=None)
+    tags: PostTagsLinks | None = None
 
 
 META = EntityMeta(
@@ -55,6 +62,13 @@ META = EntityMeta(
         "author_id",
         "category_id",
     ),
+    field_types={
+        "id": "int",
+        "slug": "string",
+        "title": "string",
+        "author_id": "int",
+        "category_id": "int",
+    },
     create_input=CreatePostInput,
     update_input=UpdatePostInput,
     relations={

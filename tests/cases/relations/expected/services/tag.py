@@ -11,6 +11,11 @@ from pydantic import Field
 from ..models import Tag
 
 
+class TagPostsLinks(InputModel):
+    connect: list[str] | None = None
+    disconnect: list[str] | None = None
+
+
 class CreateTagInput(InputModel):
     _non_nullable: ClassVar[frozenset[str]] = frozenset(
         {
@@ -19,6 +24,7 @@ class CreateTagInput(InputModel):
     )
 
     label: str = Field(max_length=40)
+    posts: TagPostsLinks | None = None
 
 
 class UpdateTagInput(InputModel):
@@ -31,6 +37,7 @@ class UpdateTagInput(InputModel):
     )
 
     label: str | None = Field(default=None, max_length=40)
+    posts: TagPostsLinks | None = None
 
 
 META = EntityMeta(
@@ -42,6 +49,10 @@ META = EntityMeta(
         "id",
         "label",
     ),
+    field_types={
+        "id": "int",
+        "label": "string",
+    },
     create_input=CreateTagInput,
     update_input=UpdateTagInput,
     relations={

@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
+from flowgen_runtime.graphql import selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.product import service
@@ -11,6 +12,39 @@ from ..services.product import service
 query = QueryType()
 mutation = MutationType()
 product = ObjectType("Product")
+order_field = EnumType(
+    "ProductOrderField",
+    {
+        "ID": "id",
+        "NAME": "name",
+        "DETAILS": "details",
+        "STOCK": "stock",
+        "WEIGHT_KG": "weight_kg",
+        "PRICE": "price",
+        "ACTIVE": "active",
+        "STATUS": "status",
+        "EXTERNAL_REF": "external_ref",
+        "LAUNCH_ON": "launch_on",
+        "RELEASED_ON": "released_on",
+        "CREATED_AT": "created_at",
+    },
+)
+group_field = EnumType(
+    "ProductGroupField",
+    {
+        "NAME": "name",
+        "DETAILS": "details",
+        "STOCK": "stock",
+        "WEIGHT_KG": "weight_kg",
+        "PRICE": "price",
+        "ACTIVE": "active",
+        "STATUS": "status",
+        "EXTERNAL_REF": "external_ref",
+        "LAUNCH_ON": "launch_on",
+        "RELEASED_ON": "released_on",
+        "CREATED_AT": "created_at",
+    },
+)
 product_status_enum = EnumType(
     "ProductStatus",
     {
@@ -26,11 +60,21 @@ async def resolve_product(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
+@query.field("productByExternalRef")
+async def resolve_product_by_external_ref(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.get_by(info.context, args)
+
+
 @query.field("products")
-async def resolve_products(
-    _obj: Any, info: GraphQLResolveInfo, limit: int | None = None, offset: int | None = None
+async def resolve_products(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    return await service.connection(info.context, args, total=selects_total(info))
+
+
+@query.field("productsAggregate")
+async def resolve_products_aggregate(
+    _obj: Any, info: GraphQLResolveInfo, where: Any = None, group_by: Any = None
 ) -> Any:
-    return await service.list(info.context, limit=limit, offset=offset)
+    return await service.aggregate(info.context, where, group_by)
 
 
 @mutation.field("createProduct")
@@ -45,4 +89,25 @@ async def resolve_update_product(
     return await service.update(info.context, id, input)
 
 
-BINDABLES = [query, mutation, product, product_status_enum]
+@mutation.field("createProducts")
+async def resolve_create_products(
+    _obj: Any, info: GraphQLResolveInfo, inputs: list[dict[str, Any]]
+) -> Any:
+    return await service.create_many(info.context, inputs)
+
+
+@mutation.field("upsertProductByExternalRef")
+async def resolve_upsert_product_by_external_ref(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> Any:
+    return await service.upsert(info.context, ("external_ref",), input)
+
+
+@mutation.field("updateProducts")
+async def resolve_update_products(
+    _obj: Any, info: GraphQLResolveInfo, where: dict[str, Any], input: dict[str, Any]
+) -> Any:
+    return await service.update_many(info.context, where, input)
+
+
+BINDABLES = [query, mutation, product, order_field, group_field, product_status_enum]

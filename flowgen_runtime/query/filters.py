@@ -1,0 +1,163 @@
+"""``where`` arguments -> SQL boolean expressions.
+
+>>> # where: {title: {contains: "alg", mode: INSENSITIVE}, author: {role: {eq: "teacher"}},
+>>> #         questions: {some: {points: {gte: 5}}}, OR: [...], NOT: {...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from ..errors import UserInputError
+from ..meta import EntityMeta, RelationMeta
+from .values import coerce
+
+Path = list[str | int]
+_TEXT = {"string", "text"}
+
+
+def build_where(
+    registry: Any, meta: EntityMeta, table: FromClause, where: Mapping[str, Any] | None, path: Path
+) -> ColumnElement[bool]:
+    """The condition for ``where`` on ``table`` (an alias of ``meta``'s table)."""
+    if not where:
+        return sa.true()
+    parts: list[ColumnElement[bool]] = []
+    for key, value in where.items():
+        if value is None:
+            continue
+        here = [*path, key]
+        if key == "and":
+            parts.append(
+                sa.and_(
+                    sa.true(),
+                    *(
+                        build_where(registry, meta, table, w, [*here, i])
+                        for i, w in enumerate(value)
+                    ),
+                )
+            )
+        elif key == "or":
+            parts.append(
+                sa.or_(
+                    sa.false(),
+                    *(
+                        build_where(registry, meta, table, w, [*here, i])
+                        for i, w in enumerate(value)
+                    ),
+                )
+            )
+        elif key == "not":
+            parts.append(sa.not_(build_where(registry, meta, table, value, here)))
+        elif key in meta.relations:
+            parts.append(_relation(registry, meta, table, meta.relations[key], value, here))
+        else:
+            parts.append(_field(meta.field_types[key], table.c[key], value, here))
+    return sa.and_(sa.true(), *parts)
+
+
+def _field(kind: str, col: Any, ops: Mapping[str, Any], path: Path) -> ColumnElement[bool]:
+    insensitive = ops.get("mode") == "insensitive"
+    parts: list[ColumnElement[bool]] = []
+    for op, raw in ops.items():
+        if op == "mode" or raw is None:
+            continue
+        here = [*path, op]
+        if op == "is_null":
+            parts.append(col.is_(None) if raw else col.isnot(None))
+        elif op in ("in", "not_in"):
+            values = [coerce(kind, v, [*here, i]) for i, v in enumerate(raw)]
+            target = [v.lower() for v in values] if insensitive and kind in _TEXT else values
+            expr = _fold(col, insensitive, kind).in_(target)
+            parts.append(expr if op == "in" else sa.not_(expr))
+        elif op in ("contains", "starts_with", "ends_with"):
+            parts.append(_like(col, op, str(coerce(kind, raw, here)), insensitive))
+        else:
+            value = coerce(kind, raw, here)
+            if insensitive and kind in _TEXT:
+                value = str(value).lower()
+            parts.append(_compare(_fold(col, insensitive, kind), op, value, here))
+    return sa.and_(sa.true(), *parts)
+
+
+def _fold(col: Any, insensitive: bool, kind: str) -> Any:
+    return sa.func.lower(col) if insensitive and kind in _TEXT else col
+
+
+_OPS = {
+    "eq": "__eq__",
+    "ne": "__ne__",
+    "lt": "__lt__",
+    "lte": "__le__",
+    "gt": "__gt__",
+    "gte": "__ge__",
+}
+
+
+def _compare(col: Any, op: str, value: Any, path: Path) -> ColumnElement[bool]:
+    if op not in _OPS:
+        raise UserInputError([{"path": path, "message": f"unknown operator {op!r}"}])
+    if value is None:
+        raise UserInputError([{"path": path, "message": "use isNull to compare with null"}])
+    return getattr(col, _OPS[op])(value)
+
+
+def _like(col: Any, op: str, text: str, insensitive: bool) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = {
+        "contains": f"%{escaped}%",
+        "starts_with": f"{escaped}%",
+        "ends_with": f"%{escaped}",
+    }[op]
+    if insensitive:
+        return sa.func.lower(col).like(pattern.lower(), escape="\\")
+    return col.like(pattern, escape="\\")
+
+
+def _relation(
+    registry: Any,
+    meta: EntityMeta,
+    table: FromClause,
+    rel: RelationMeta,
+    value: Mapping[str, Any],
+    path: Path,
+) -> ColumnElement[bool]:
+    target_meta: EntityMeta = registry.services[rel.target].meta
+    if rel.kind == "belongs_to":
+        t = target_meta.table.alias()
+        cond = build_where(registry, target_meta, t, value, path)
+        return sa.exists().where(t.c[target_meta.pk] == table.c[rel.fk]).where(cond)
+    parts: list[ColumnElement[bool]] = []
+    for quantifier in ("some", "none", "every"):
+        if quantifier not in value:
+            continue
+        t = target_meta.table.alias()
+        cond = build_where(registry, target_meta, t, value[quantifier] or {}, [*path, quantifier])
+        if quantifier == "every":
+            cond = sa.not_(cond)
+        exists = _to_many_exists(registry, meta, table, rel, target_meta, t).where(cond)
+        parts.append(exists if quantifier == "some" else sa.not_(exists))
+    return sa.and_(sa.true(), *parts)
+
+
+def _to_many_exists(
+    registry: Any,
+    meta: EntityMeta,
+    table: FromClause,
+    rel: RelationMeta,
+    target: EntityMeta,
+    t: FromClause,
+) -> sa.Exists:
+    if rel.kind == "has_many":
+        return sa.exists().where(t.c[rel.fk] == table.c[meta.pk])
+    link = registry.metadata.tables[rel.join_table].alias()
+    return (
+        sa.exists()
+        .where(link.c[rel.self_column] == table.c[meta.pk])
+        .where(link.c[rel.target_column] == t.c[target.pk])
+    )

@@ -1,0 +1,156 @@
+"""Reads of :class:`~flowgen_runtime.service.EntityService`: get, lookups, connections,
+aggregates, and batched relation loads. Every read goes through the cache."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from .context import Context
+from .errors import UserInputError
+from .query.aggregate import aggregate_query, aggregate_rows
+from .query.pages import connection, group_rows, page_query, partitioned
+from .query.values import coerce, to_json
+from .service_base import ServiceBase
+
+
+def _key(args: Mapping[str, Any]) -> str:
+    return json.dumps(args, sort_keys=True, default=to_json)
+
+
+class ReadMixin(ServiceBase):
+    async def _cached(self, ctx: Context, key: tuple[Any, ...], load: Any) -> Any:
+        return await ctx.cache.get_or_load(
+            self.meta.name, self.meta.cache_ttl, (*key, ctx.scope), load
+        )
+
+    async def get(self, ctx: Context, id: Any) -> dict[str, Any] | None:
+        pk = self.parse_id(id)
+        return await self.get_by(ctx, {self.meta.pk: pk})
+
+    async def get_by(self, ctx: Context, lookup: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One row by a unique field set, e.g. ``{"slug": "algebra"}``."""
+        values = {k: coerce(self.meta.field_types[k], v, [k]) for k, v in lookup.items()}
+
+        async def load() -> dict[str, Any] | None:
+            stmt = self._select().where(*(self.meta.table.c[k] == v for k, v in values.items()))
+            async with ctx.db.read_session() as s:
+                row = (await s.execute(stmt)).mappings().first()
+            return self._row(row) if row else None
+
+        return await self._cached(ctx, ("get", _key(values)), load)
+
+    async def connection(
+        self, ctx: Context, args: Mapping[str, Any], *, total: bool = False
+    ) -> dict[str, Any]:
+        """A page of rows as a Relay connection (``where``, ``order_by``, ``first``...)."""
+
+        async def load() -> dict[str, Any]:
+            stmt, where, order, page, _ = page_query(
+                ctx.registry, self.meta, args, self.meta.fields
+            )
+            async with ctx.db.read_session() as s:
+                rows = (await s.execute(stmt.limit(page.size + 1))).mappings().all()
+                result = connection(rows, order, page, self._row)
+                if total:
+                    count = sa.select(sa.func.count()).select_from(self.meta.table).where(where)
+                    result["total_count"] = await s.scalar(count)
+            return result
+
+        return await self._cached(ctx, ("page", _key(dict(args)), total), load)
+
+    async def aggregate(
+        self, ctx: Context, where: Mapping[str, Any] | None, group_by: Sequence[str] | None
+    ) -> list[dict[str, Any]]:
+        async def load() -> list[dict[str, Any]]:
+            stmt, groups, numeric = aggregate_query(ctx.registry, self.meta, where, group_by)
+            async with ctx.db.read_session() as s:
+                rows = (await s.execute(stmt)).mappings().all()
+            return aggregate_rows(rows, groups, numeric)
+
+        return await self._cached(ctx, ("agg", _key({"w": where, "g": group_by})), load)
+
+    # -- relations, batched per request -------------------------------------------------
+
+    async def load(self, ctx: Context, id: Any) -> dict[str, Any] | None:
+        """Batched lookup by primary key (one query per request for all ``load`` calls)."""
+        if id is None:
+            return None
+
+        async def batch(keys: list[Any]) -> list[Any]:
+            async with ctx.db.read_session() as s:
+                rows = (
+                    (await s.execute(self._select().where(self._pk_col.in_(keys)))).mappings().all()
+                )
+            found = {str(r[self.meta.pk]): self._row(r) for r in rows}
+            return [found.get(str(k)) for k in keys]
+
+        return await ctx.loader(("pk", self.meta.name), batch).load(self.parse_id(id))
+
+    async def load_children(
+        self, ctx: Context, fk: str, parent: Any, args: Mapping[str, Any], *, total: bool = False
+    ) -> dict[str, Any]:
+        """Has-many as a connection, batched: one statement for every parent in the request."""
+        t = self.meta.table
+        return await self._related(
+            ctx, ("children", fk), parent, args, total, lambda stmt: (stmt, t.c[fk]), t.c[fk]
+        )
+
+    async def load_linked(
+        self, ctx: Context, link: sa.Table, self_col: str, target_col: str, parent: Any,
+        args: Mapping[str, Any], *, total: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Many-to-many as a connection through the join table ``link``, batched."""
+        t = self.meta.table
+
+        def via_link(stmt: sa.Select[Any]) -> tuple[sa.Select[Any], Any]:
+            return stmt.join(link, link.c[target_col] == t.c[self.meta.pk]), link.c[self_col]
+
+        return await self._related(
+            ctx, ("linked", link.name, self_col), parent, args, total, via_link, link.c[self_col]
+        )
+
+    async def _related(
+        self,
+        ctx: Context,
+        kind: tuple[str, ...],
+        parent: Any,
+        args: Mapping[str, Any],
+        total: bool,
+        shape: Any,
+        parent_col: Any,
+    ) -> dict[str, Any]:
+        async def batch(keys: list[Any]) -> list[Any]:
+            stmt, where, order, page, t = page_query(
+                ctx.registry, self.meta, args, self.meta.fields
+            )
+            stmt, parent_expr = shape(stmt)
+            stmt = partitioned(stmt.where(parent_expr.in_(keys)), parent_expr, order, page, t)
+            async with ctx.db.read_session() as s:
+                groups = group_rows((await s.execute(stmt)).mappings().all())
+                counts: dict[str, int] = {}
+                if total:
+                    count_stmt, count_parent = shape(
+                        sa.select(sa.func.count().label("n")).select_from(t).where(where)
+                    )
+                    count_stmt = (
+                        count_stmt.add_columns(count_parent.label("p"))
+                        .where(count_parent.in_(keys))
+                        .group_by(count_parent)
+                    )
+                    counts = {str(r.p): r.n for r in await s.execute(count_stmt)}
+            out = []
+            for k in keys:
+                result = connection(groups.get(str(k), []), order, page, self._row)
+                if total:
+                    result["total_count"] = counts.get(str(k), 0)
+                out.append(result)
+            return out
+
+        if parent is None:
+            raise UserInputError([{"path": [], "message": "missing parent"}])
+        key = (*kind, self.meta.name, _key(dict(args)), total)
+        return await ctx.loader(key, batch).load(parent)

@@ -1,0 +1,198 @@
+"""Writes of :class:`~flowgen_runtime.service.EntityService`: single, nested, bulk, upsert.
+
+Each write runs in one transaction, commits, then invalidates the cached reads of every
+entity it touched (one ``INCR`` each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .context import Context
+from .db import is_fk_violation
+from .errors import ConflictError, NotFoundError, UserInputError
+from .query.filters import build_where
+from .query.nested import apply_nested
+from .service_base import ServiceBase
+
+
+class WriteMixin(ServiceBase):
+    def _split(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Column values and nested relation operations."""
+        nested = {k: values.pop(k) for k in list(values) if k in self.meta.relations}
+        return values, nested
+
+    async def create(self, ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
+        rows, touched = await self._create_many(ctx, [data], ["input"])
+        await self._invalidate(ctx, *touched)
+        return rows[0]
+
+    async def create_many(
+        self, ctx: Context, items: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """All rows or none: one transaction for the whole list."""
+        rows, touched = await self._create_many(ctx, items, ["inputs"], indexed=True)
+        await self._invalidate(ctx, *touched)
+        return rows
+
+    async def _create_many(
+        self,
+        ctx: Context,
+        items: Sequence[Mapping[str, Any]],
+        prefix: list[str | int],
+        *,
+        indexed: bool = False,
+    ) -> tuple[list[dict[str, Any]], set[str]]:
+        prepared = []
+        errors = []
+        for i, data in enumerate(items):
+            here = [*prefix, i] if indexed else prefix
+            try:
+                prepared.append(
+                    (here, *self._split(self._validate(self.meta.create_input, data, here)))
+                )
+            except UserInputError as exc:
+                errors += exc.errors
+        if errors:
+            raise UserInputError(errors)
+        out, touched = [], set()
+        async with ctx.db.session() as s:
+            for here, values, nested in prepared:
+                try:
+                    result = await s.execute(
+                        sa.insert(self.meta.table).values(**values).returning(*self._columns)
+                    )
+                    row = self._row(result.mappings().one())
+                    touched |= await apply_nested(
+                        s, ctx.registry, self.meta, row[self.meta.pk], nested, here
+                    )
+                except IntegrityError as exc:
+                    await s.rollback()
+                    raise await self._write_error(ctx, exc, values, here) from None
+                out.append(row)
+            await s.commit()
+        return out, touched
+
+    async def update(self, ctx: Context, id: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+        pk = self.parse_id(id)
+        values, nested = self._split(self._validate(self.meta.update_input, data))
+        touched: set[str] = set()
+        async with ctx.db.session() as s:
+            try:
+                if values:
+                    stmt = sa.update(self.meta.table).where(self._pk_col == pk).values(**values)
+                    result = await s.execute(stmt.returning(*self._columns))
+                else:
+                    result = await s.execute(self._select().where(self._pk_col == pk))
+                found = result.mappings().first()
+                if found is None:
+                    raise NotFoundError(f"{self.meta.name} {pk} not found")
+                touched = await apply_nested(s, ctx.registry, self.meta, pk, nested, ["input"])
+            except IntegrityError as exc:
+                await s.rollback()
+                raise await self._write_error(ctx, exc, values) from None
+            await s.commit()
+        await self._invalidate(ctx, *touched)
+        return self._row(found)
+
+    async def upsert(
+        self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Insert, or update the fields given where the unique ``lookup`` fields match."""
+        values, nested = self._split(self._validate(self.meta.create_input, data))
+        missing = [k for k in lookup if values.get(k) is None]
+        if missing:
+            raise UserInputError(
+                [{"path": ["input", k], "message": "required to upsert"} for k in missing]
+            )
+        async with ctx.db.session() as s:
+            stmt = _upsert_statement(s.bind.dialect.name, self.meta.table, values, lookup)
+            try:
+                row = self._row((await s.execute(stmt.returning(*self._columns))).mappings().one())
+                touched = await apply_nested(
+                    s, ctx.registry, self.meta, row[self.meta.pk], nested, ["input"]
+                )
+            except IntegrityError as exc:
+                await s.rollback()
+                raise await self._write_error(ctx, exc, values) from None
+            await s.commit()
+        await self._invalidate(ctx, *touched)
+        return row
+
+    async def update_many(
+        self, ctx: Context, where: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> dict[str, int]:
+        values, nested = self._split(self._validate(self.meta.update_input, data))
+        if nested:
+            raise UserInputError(
+                [
+                    {"path": ["input", k], "message": "nested writes need a single row"}
+                    for k in nested
+                ]
+            )
+        if not values:
+            return {"count": 0}
+        cond = build_where(ctx.registry, self.meta, self.meta.table, where, ["where"])
+        async with ctx.db.session() as s:
+            try:
+                result = await s.execute(sa.update(self.meta.table).where(cond).values(**values))
+            except IntegrityError as exc:
+                await s.rollback()
+                raise await self._write_error(ctx, exc, values) from None
+            await s.commit()
+        await self._invalidate(ctx)
+        return {"count": result.rowcount}
+
+    async def delete(self, ctx: Context, id: Any) -> dict[str, Any]:
+        pk = self.parse_id(id)
+        async with ctx.db.session() as s:
+            stmt = sa.delete(self.meta.table).where(self._pk_col == pk).returning(*self._columns)
+            try:
+                found = (await s.execute(stmt)).mappings().first()
+            except IntegrityError as exc:
+                await s.rollback()
+                raise self._delete_error(exc, f"{self.meta.name} {pk} is") from None
+            if found is None:
+                raise NotFoundError(f"{self.meta.name} {pk} not found")
+            await s.commit()
+        await self._invalidate(ctx, *self._dependents())
+        return self._row(found)
+
+    async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
+        cond = build_where(ctx.registry, self.meta, self.meta.table, where, ["where"])
+        async with ctx.db.session() as s:
+            try:
+                result = await s.execute(sa.delete(self.meta.table).where(cond))
+            except IntegrityError as exc:
+                await s.rollback()
+                raise self._delete_error(exc, f"some {self.meta.name} rows are") from None
+            await s.commit()
+        await self._invalidate(ctx, *self._dependents())
+        return {"count": result.rowcount}
+
+    def _delete_error(self, exc: IntegrityError, what: str) -> Exception:
+        if is_fk_violation(exc):
+            return ConflictError(f"{what} still referenced by other rows")
+        return self._integrity(exc)
+
+    def _dependents(self) -> list[str]:
+        """Entities whose rows a delete can change through ON DELETE CASCADE / SET NULL."""
+        return sorted({r.target for r in self.meta.relations.values() if r.kind != "belongs_to"})
+
+
+def _upsert_statement(
+    dialect: str, table: sa.Table, values: dict[str, Any], lookup: Sequence[str]
+) -> Any:
+    """``INSERT ... ON CONFLICT (lookup) DO UPDATE`` for PostgreSQL or SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values)
+    changes = {k: stmt.excluded[k] for k in values if k not in lookup}
+    # with nothing to change, a no-op update still makes RETURNING give the existing row
+    changes = changes or {k: stmt.excluded[k] for k in lookup}
+    return stmt.on_conflict_do_update(index_elements=list(lookup), set_=changes)

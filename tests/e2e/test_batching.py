@@ -1,0 +1,87 @@
+"""No N+1: a list with nested relations runs a fixed number of SQL statements, whatever N.
+
+Runs the committed example app in-process (Starlette TestClient) on a fresh PostgreSQL
+database and counts statements with a SQLAlchemy ``before_cursor_execute`` listener.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flowgen_runtime.app import create_app
+from flowgen_runtime.migrate import run as migrate
+from flowgen_runtime.settings import Settings
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from generated.registry import REGISTRY
+
+QUERY = """query($n: Int) { exams(first: $n, orderBy: [{field: ID}]) { nodes {
+  title author { name mentor { name } } course { title }
+  questions(first: 10) { nodes { prompt } } students: submissions { totalCount nodes { status } }
+} } }"""
+
+
+@pytest.fixture(scope="module")
+def client(pg_database: str, redis_url: str) -> Iterator[TestClient]:
+    migrate(
+        REGISTRY, "upgrade", url=pg_database.replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
+    settings = Settings(database_url=pg_database, redis_url=redis_url, cache_enabled=False,
+                        cache_prefix=f"t{uuid.uuid4().hex[:8]}")  # fmt: skip
+    with TestClient(create_app(REGISTRY, settings)) as c:
+        yield c
+
+
+def gql(client: TestClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}
+    ).json()
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+def seed(client: TestClient, n: int) -> None:
+    mentor = gql(
+        client,
+        'mutation($e: String!) { createUser(input: {email: $e, name: "M"}) { id } }',
+        {"e": f"m-{uuid.uuid4().hex}@x.io"},
+    )
+    for i in range(n):
+        user = gql(
+            client, "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+            {"i": {"email": f"u-{uuid.uuid4().hex}@x.io", "name": f"U{i}", "mentorId": mentor["createUser"]["id"]}},
+        )["createUser"]["id"]  # fmt: skip
+        gql(
+            client, "mutation($i: CreateExamInput!) { createExam(input: $i) { id } }",
+            {"i": {"slug": f"s-{uuid.uuid4().hex}", "title": f"Exam {i}", "authorId": user,
+                   "questions": {"create": [{"position": p, "prompt": f"p{p}"} for p in (1, 2, 3)]}}},
+        )  # fmt: skip
+
+
+def count_statements(client: TestClient, n: int) -> int:
+    engine = client.app.state.flowgen.db.engine.sync_engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def listener(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        data = gql(client, QUERY, {"n": n})
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(data["exams"]["nodes"]) == n
+    assert all(len(e["questions"]["nodes"]) == 3 for e in data["exams"]["nodes"])
+    return len(seen)
+
+
+def test_statement_count_does_not_grow_with_n(client: TestClient) -> None:
+    seed(client, 50)
+    small, large = count_statements(client, 5), count_statements(client, 50)
+    assert small == large
+    # exams page, authors, mentors, courses, questions page, submissions page + their count
+    assert large <= 7
