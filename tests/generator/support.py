@@ -2,7 +2,8 @@
 
 A case folder holds ``specs/`` and either ``expected/`` (the package ``gen build`` writes,
 byte for byte) or ``errors.txt`` (the exact stderr of ``gen build`` for a bad spec).
-A case may also hold ``expected_handlers/``: the handler modules the build scaffolds.
+A case may also hold ``expected_handlers/``: the handler modules the build scaffolds, and
+``specs_v1/``: a previous version built first into the same folder (migration cases).
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def build_case(case_dir: Path, out: Path, *, check: bool = False) -> BuildResult
     """Build ``case_dir/specs`` into ``out`` in-process, with cwd = the case folder, so
     headers and messages name ``specs/...`` exactly as ``gen build specs`` run there would."""
     with contextlib.chdir(case_dir):
-        return build(Path("specs"), out, check=check)
+        if (case_dir / "specs_v1").is_dir() and not check:  # a migration case: v1 first
+            build(Path("specs_v1"), out, allow_destructive=True)
+        return build(Path("specs"), out, check=check, allow_destructive=True)
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
