@@ -172,6 +172,9 @@ class JobQueues:
     async def add(self, job: PreparedJob) -> JobRef:
         """Add a job validated earlier by :func:`prepare` (e.g. held until a commit)."""
         added = await self.queue(job.queue).add(job.name, job.data, job.opts)
+        if job.job_id is None:  # a new job: its state follows from its options, no read needed
+            return {"id": str(added.id), "queue": job.queue, "name": job.name,
+                    "state": _initial_state(job.opts)}  # fmt: skip
         return await self._ref(job.queue, job.name, str(added.id))
 
     async def enqueue_bulk(
@@ -224,6 +227,13 @@ class JobQueues:
         # Read the state back: for a duplicate job_id it is the existing job's state.
         state = await self.queue(queue).getJobState(job_id)
         return {"id": job_id, "queue": queue, "name": name, "state": state}
+
+
+def _initial_state(opts: Mapping[str, Any]) -> str:
+    """The state ``getJobState`` reports for a job just added with ``opts`` (no job id)."""
+    if opts.get("delay"):
+        return "delayed"
+    return "prioritized" if opts.get("priority") else "waiting"
 
 
 def _opts(job: JobDef, job_id: str | None, delay_ms: int | None) -> dict[str, Any]:

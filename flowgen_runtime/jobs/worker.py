@@ -258,7 +258,8 @@ class WorkerGroup:
             extra=dict(extra),
         )
         started = time.monotonic()
-        ctx.logger.info("job %s started (attempt %d)", _label(ctx), ctx.attempt)
+        # DEBUG: one INFO line per job (the outcome) costs ~30% of a trivial job's time already
+        ctx.logger.debug("job %s started (attempt %d)", _label(ctx), ctx.attempt)
         try:
             result = to_jsonable_python(await self._call(queue, job.name, data, ctx))
         except Exception as exc:

@@ -47,6 +47,7 @@ def jobs_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
             "JOB_EVENTS_MAX_S": "3",
             "JOB_EVENTS_HEARTBEAT_S": "0.5",
             "JOB_EVENTS_POLL_MS": "50",
+            "LOG_LEVEL": "DEBUG",  # the SIGKILL test finds its victim by the "started" line
         }
     )
     app = App(root, env)

@@ -26,7 +26,7 @@ from .support import running, wait_for_state
 async def test_enqueue_and_process_end_to_end(
     queues: JobQueues, qdef: QueueDef, redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="flowgen.jobs")
+    caplog.set_level(logging.DEBUG, logger="flowgen.jobs")
     async with running(WorkerGroup([qdef], redis_url, prefix=prefix)):
         ref = await queues.enqueue(qdef, "greet", {"text": "ab", "times": 2}, request_id="req-7")
         status = await wait_for_state(queues, qdef.name, ref["id"], {"completed"})
@@ -48,6 +48,7 @@ async def test_enqueue_and_process_end_to_end(
     }
     job_lines = [r for r in caplog.records if hasattr(r, "job_id")]
     assert len(job_lines) == 3  # started, the handler's line, completed
+    assert [r.levelno for r in job_lines] == [logging.DEBUG, logging.INFO, logging.INFO]
     assert all(getattr(r, "request_id") == "req-7" for r in job_lines)  # noqa: B009
 
 

@@ -20,3 +20,8 @@ async def slow(payload: Any, ctx: JobContext) -> Any:
 async def fail(payload: Any, ctx: JobContext) -> Any:
     """Always fail with ``reason``."""
     raise RuntimeError(payload.reason)
+
+
+async def noop(payload: Any, ctx: JobContext) -> Any:
+    """Nothing: the trivial job of bench/jobs_bench.py."""
+    return {"n": payload.n}
