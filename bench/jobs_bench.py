@@ -1,0 +1,285 @@
+"""Jobs benchmark: Flowgen's enqueue paths and worker next to Node BullMQ, on one Redis.
+
+Not a test: it prints a table of rates. Run from the repository root::
+
+    /tmp/venv/bin/python bench/jobs_bench.py [--jobs 10000] [--redis-url redis://127.0.0.1:6379/0]
+
+It builds ``tests/e2e/jobs_app`` (its ``noop`` job is the trivial job) into a temp folder
+and measures, each under its own key prefix:
+
+* enqueue: python bullmq ``Queue.add`` and ``addBulk`` (the raw floor), Flowgen's
+  ``JobQueues.enqueue`` (validation + add + state read), the GraphQL ``enqueueNoop`` mutation
+  executed in-process and over HTTP against the generated server, and Node BullMQ's
+  ``add``/``addBulk`` (``bench/node``, installed with ``npm install`` on first use);
+  single adds run ``--parallel`` at a time in every case;
+* processing: jobs are queued on a paused queue, the workers started and given time to
+  connect, the queue resumed, and the clock runs until every job is completed: Flowgen's
+  ``gen worker`` (one process, with and without per-job INFO logs, and ``--processes``
+  processes) and a Node BullMQ worker with concurrency 50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import bullmq
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+NODE_DIR = REPO / "bench" / "node"
+QUEUE = "work"
+MUTATION = "mutation($i: NoopInput!) { enqueueNoop(input: $i) { id state } }"
+
+
+def build_app(root: Path) -> None:
+    for part in ("specs", "handlers"):
+        shutil.copytree(REPO / "tests" / "e2e" / "jobs_app" / part, root / part)
+    gen = [sys.executable, "-m", "generator.cli", "build", "specs", "--out", "generated"]
+    subprocess.run(gen, cwd=root, env=child_env(root, {}), check=True, capture_output=True)
+
+
+def child_env(root: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), str(REPO)])
+    env["FLOWGEN_DATA_DIR"] = str(root / ".flowgen")
+    return {**env, **extra}
+
+
+def connection(url: str) -> dict[str, Any]:
+    from flowgen_runtime.redis import redis_connection_kwargs
+
+    return redis_connection_kwargs(url, for_worker=False)
+
+
+async def rate(n: int, parallel: int, one: Callable[[int], Awaitable[Any]]) -> float:
+    """Jobs per second of ``one(i)`` for i in range(n), ``parallel`` at a time."""
+    started = time.perf_counter()
+    for start in range(0, n, parallel):
+        await asyncio.gather(*(one(i) for i in range(start, min(n, start + parallel))))
+    return n / (time.perf_counter() - started)
+
+
+async def python_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]:
+    from flowgen_runtime.jobs import JobQueues
+    from flowgen_runtime.settings import Settings
+    from flowgen_runtime.state import AppState
+
+    sys.path.insert(0, str(root))
+    from graphql import graphql
+
+    from generated.registry import REGISTRY  # type: ignore[import-not-found]
+
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    queue = bullmq.Queue(QUEUE, {"connection": connection(args.redis_url), "prefix": prefix})
+    out: dict[str, float] = {}
+    try:
+        out["python bullmq add"] = await rate(
+            args.jobs, args.parallel, lambda i: queue.add("noop", {"n": i})
+        )
+        started = time.perf_counter()
+        for s in range(0, args.jobs, 1000):
+            await queue.addBulk(
+                [{"name": "noop", "data": {"n": i}} for i in range(s, min(args.jobs, s + 1000))]
+            )
+        out["python bullmq addBulk"] = args.jobs / (time.perf_counter() - started)
+        qdef = REGISTRY.queues[QUEUE]
+        async with JobQueues(args.redis_url, prefix=prefix) as jobs:
+            out["Flowgen JobQueues.enqueue"] = await rate(
+                args.jobs, args.parallel, lambda i: jobs.enqueue(qdef, "noop", {"n": i})
+            )
+        settings = Settings(redis_url=args.redis_url, queue_prefix=prefix, data_dir=str(root))
+        state = AppState(REGISTRY, settings)
+        await state.start()
+        schema = REGISTRY.schema
+
+        async def gql(i: int) -> None:
+            ctx = state.context(request_id=f"bench-{i}")
+            result = await graphql(
+                schema, MUTATION, variable_values={"i": {"n": i}}, context_value=ctx
+            )
+            assert not result.errors, result.errors
+
+        out["GraphQL enqueueNoop (in-process)"] = await rate(args.jobs, args.parallel, gql)
+        await state.stop()
+    finally:
+        await queue.obliterate(force=True)
+        await queue.close()
+    return out
+
+
+async def http_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    port = 8000 + int(uuid.uuid4().int % 1000)
+    env = child_env(
+        root, {"REDIS_URL": args.redis_url, "QUEUE_PREFIX": prefix, "PORT": str(port),
+               "LOG_LEVEL": "WARNING"},
+    )  # fmt: skip
+    cmd = [sys.executable, "-m", "generated.server"]
+    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+
+            async def post(i: int) -> None:
+                r = await client.post(
+                    "/graphql", json={"query": MUTATION, "variables": {"i": {"n": i}}}
+                )
+                assert r.status_code == 200 and "errors" not in r.json(), r.text
+
+            n = max(1000, args.jobs // 4)
+            return {
+                "GraphQL enqueueNoop (HTTP, 1 server process)": await rate(n, args.parallel, post)
+            }
+    finally:
+        server.terminate()
+        server.wait()
+        await _obliterate(args.redis_url, prefix)
+
+
+def node_ready() -> bool:
+    if (NODE_DIR / "node_modules" / "bullmq").exists():
+        return True
+    if shutil.which("npm") is None:
+        return False
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    return True
+
+
+def node_enqueue(args: argparse.Namespace) -> dict[str, float]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    cmd = [
+        "node",
+        "bench.mjs",
+        "enqueue",
+        args.redis_url,
+        prefix,
+        QUEUE,
+        str(args.jobs),
+        str(args.parallel),
+    ]
+    found = json.loads(
+        subprocess.run(cmd, cwd=NODE_DIR, check=True, capture_output=True, text=True).stdout
+    )
+    return {"Node BullMQ add": found["add"], "Node BullMQ addBulk": found["addBulk"]}
+
+
+async def processing(
+    args: argparse.Namespace, label: str, spawn: Callable[[str], list[subprocess.Popen[bytes]]]
+) -> dict[str, float]:
+    """Queue ``--jobs`` noop jobs paused, start the workers, resume, time until all completed."""
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    queue = bullmq.Queue(QUEUE, {"connection": connection(args.redis_url), "prefix": prefix})
+    await queue.pause()
+    for s in range(0, args.jobs, 1000):
+        batch = [{"name": "noop", "data": {"n": i}} for i in range(s, min(args.jobs, s + 1000))]
+        await queue.addBulk(batch)
+    procs = spawn(prefix)
+    try:
+        await asyncio.sleep(args.warmup)
+        started = time.perf_counter()
+        await queue.resume()
+        while (await queue.getJobCounts("completed"))["completed"] < args.jobs:
+            assert all(p.poll() is None for p in procs), f"{label}: a worker exited"
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+        await queue.obliterate(force=True)
+        await queue.close()
+    return {label: args.jobs / elapsed}
+
+
+def flowgen_workers(args: argparse.Namespace, root: Path, count: int, log_level: str) -> Any:
+    def spawn(prefix: str) -> list[subprocess.Popen[bytes]]:
+        env = child_env(
+            root, {"REDIS_URL": args.redis_url, "QUEUE_PREFIX": prefix, "LOG_LEVEL": log_level}
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "generated.worker",
+            "--queues",
+            QUEUE,
+            "--concurrency",
+            str(args.concurrency),
+        ]
+        return [
+            subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL)
+            for _ in range(count)
+        ]
+
+    return spawn
+
+
+def node_worker(args: argparse.Namespace) -> Any:
+    def spawn(prefix: str) -> list[subprocess.Popen[bytes]]:
+        cmd = ["node", "bench.mjs", "work", args.redis_url, prefix, QUEUE, str(args.concurrency)]
+        return [subprocess.Popen(cmd, cwd=NODE_DIR)]
+
+    return spawn
+
+
+async def _obliterate(url: str, prefix: str) -> None:
+    queue = bullmq.Queue(QUEUE, {"connection": connection(url), "prefix": prefix})
+    await queue.obliterate(force=True)
+    await queue.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    results: dict[str, float] = {}
+    has_node = node_ready()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build_app(root)
+        results |= await python_enqueue(args, root)
+        results |= await http_enqueue(args, root)
+        if has_node:
+            results |= node_enqueue(args)
+            results |= await processing(args, "Node BullMQ worker, 1 process", node_worker(args))
+        for count, level in [(1, "INFO"), (1, "WARNING"), (args.processes, "WARNING")]:
+            label = f"Flowgen worker, {count} process(es), LOG_LEVEL={level}"
+            results |= await processing(args, label, flowgen_workers(args, root, count, level))
+    width = max(map(len, results))
+    print(f"\n{args.jobs} jobs, parallel {args.parallel}, worker concurrency {args.concurrency}")
+    for name, value in results.items():
+        print(f"{name:<{width}}  {value:8.0f} jobs/s")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    p.add_argument("--jobs", type=int, default=10000)
+    p.add_argument("--parallel", type=int, default=50, help="Single adds in flight at once.")
+    p.add_argument("--concurrency", type=int, default=50, help="Jobs at once per worker process.")
+    p.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--warmup", type=float, default=4.0, help="Seconds for workers to connect.")
+    return p.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
