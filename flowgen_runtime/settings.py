@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     job_events_heartbeat_s: float = Field(default=15, gt=0)
     """Seconds of silence after which such a stream sends a keep-alive comment."""
     cache_enabled: bool = True
+    max_query_depth: int = Field(default=15, gt=0)
+    """Deepest field nesting a query may have (connections count two levels: edges, node)."""
+    max_query_cost: int = Field(default=20000, gt=0)
+    """Highest cost a query may have: each field costs 1, multiplied by first/last above it."""
     cache_prefix: str = "fg"
     """Key prefix of cached reads (several apps or test runs can share one Redis)."""
 

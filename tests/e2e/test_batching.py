@@ -19,7 +19,9 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-QUERY = """query($n: Int) { exams(first: $n, orderBy: [{field: ID}]) { nodes {
+PREFIX = f"nplus1-{uuid.uuid4().hex[:6]}-"
+
+QUERY = """query($n: Int, $p: String) { exams(first: $n, orderBy: [{field: ID}], where: {slug: {startsWith: $p}}) { nodes {
   title author { name mentor { name } } course { title }
   questions(first: 10) { nodes { prompt } } students: submissions { totalCount nodes { status } }
 } } }"""
@@ -57,7 +59,7 @@ def seed(client: TestClient, n: int) -> None:
         )["createUser"]["id"]  # fmt: skip
         gql(
             client, "mutation($i: CreateExamInput!) { createExam(input: $i) { id } }",
-            {"i": {"slug": f"s-{uuid.uuid4().hex}", "title": f"Exam {i}", "authorId": user,
+            {"i": {"slug": f"{PREFIX}{uuid.uuid4().hex}", "title": f"Exam {i}", "authorId": user,
                    "questions": {"create": [{"position": p, "prompt": f"p{p}"} for p in (1, 2, 3)]}}},
         )  # fmt: skip
 
@@ -71,7 +73,7 @@ def count_statements(client: TestClient, n: int) -> int:
 
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        data = gql(client, QUERY, {"n": n})
+        data = gql(client, QUERY, {"n": n, "p": PREFIX})
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(data["exams"]["nodes"]) == n
