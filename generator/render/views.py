@@ -136,7 +136,9 @@ def _relation_field(r: Relation) -> GqlFieldView:
         return GqlFieldView(
             r.graphql_name, r.target + ("" if r.nullable else "!"), "", r.description or ""
         )
-    return GqlFieldView(r.graphql_name, f"{r.target}Connection!", page_args(r.target), r.description or "")
+    return GqlFieldView(
+        r.graphql_name, f"{r.target}Connection!", page_args(r.target), r.description or ""
+    )
 
 
 def page_args(entity: str) -> str:
