@@ -22,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .documents import DocumentCache
 from .errors import format_error
 from .graphql import connection_cost_map, depth_limit
+from .http_graphql import GraphQLEndpoint
 from .http_jobs import JOB_ROUTES
 from .logging import configure_logging
 from .settings import Settings, get_settings
@@ -49,25 +51,33 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
 
     cost_map = connection_cost_map(registry.schema)
 
-    def validation_rules(_context: Any, _document: Any, data: Any) -> list[Any]:
-        variables = data.get("variables") if isinstance(data, dict) else None
+    def cost_rule(variables: Any) -> list[Any]:
         return [
-            depth_limit(settings.max_query_depth),
             cost_validator(
                 maximum_cost=settings.max_query_cost, default_cost=1,
                 variables=variables if isinstance(variables, dict) else None, cost_map=cost_map,
-            ),
+            )
         ]  # fmt: skip
 
-    graphql = GraphQL(
+    explorer = GraphQL(
         registry.schema,
-        validation_rules=validation_rules,
+        validation_rules=lambda _c, _d, data: [
+            depth_limit(settings.max_query_depth),
+            *cost_rule(data.get("variables") if isinstance(data, dict) else None),
+        ],
         context_value=context_value,
         debug=settings.debug,
         error_formatter=formatter,
         explorer=ExplorerGraphiQL(title=f"{registry.name} GraphQL"),
         logger=_SILENT_LOGGER,  # format_error logs unexpected errors once; expected ones not at all
     )
+
+    ttls = {name: service.meta.cache_ttl for name, service in registry.services.items()}
+    documents = DocumentCache(registry.schema, ttls, [depth_limit(settings.max_query_depth)])
+    endpoint = GraphQLEndpoint(
+        state, documents, rules=cost_rule, formatter=formatter, debug=settings.debug,
+        explorer=explorer, logger=_SILENT_LOGGER,
+    )  # fmt: skip
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "app": registry.name})
@@ -84,7 +94,7 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", health),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
             *JOB_ROUTES,
         ],
         lifespan=lifespan,

@@ -1,19 +1,30 @@
 """Cache-aside reads on Redis with cheap, correct invalidation.
 
-Keys fold in a per-entity version counter: ``<ns>:q:<Entity>:<version>:<digest>``. A write
-to an entity increments its counter (one ``INCR``), which makes every cached get, list and
-count of that entity unreachable at once - no key scans. Old keys expire by their TTL.
+**Entity reads** (``get_or_load``) fold version counters into their keys:
+``<ns>:q:<digest of (key, versions)>``. A write to an entity increments its counter (one
+``INCR``), which makes every cached get, list, count and aggregate of that entity
+unreachable at once - no key scans; old keys expire by their TTL. A read whose filter
+reaches other entities (``where: {author: {...}}``) folds their versions in too.
 
-If Redis is down or slow, reads go straight to the database; one warning is logged per
-outage (not per request) and caching resumes by itself when Redis answers again.
+**Whole responses** (``response_get``/``response_set``) are stored with the app-wide
+version they were computed at; every write increments it, so a cached response is served
+only while nothing at all has been written since.
+
+**Single flight**: on a miss, one loader runs per key - concurrent readers in the same
+process await it, and other processes wait briefly on a Redis lock (``SET NX PX``) for the
+value instead of querying the database too.
+
+**Outage**: if Redis is down or slow, reads go straight to the database; one warning is
+logged per outage (not per request) and caching resumes by itself when Redis answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +34,10 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("flowgen.cache")
 
-_MISSING_VERSION = b"0"
+ALL = "*"
+"""The app-wide version: incremented by every write, used by the response cache."""
+LOCK_MS = 2000
+POLL_S = 0.01
 
 
 def _default(value: Any) -> Any:
@@ -45,31 +59,34 @@ class CacheStats:
 
 
 class Cache:
-    """Entity-scoped read-through cache. ``redis=None`` disables caching entirely."""
+    """Read-through cache. ``redis=None`` (or ``enabled=False``) disables caching."""
 
     def __init__(self, redis: Redis | None, *, namespace: str, enabled: bool = True) -> None:
         self.redis = redis if enabled else None
         self.ns = namespace
         self.stats = CacheStats()
         self._down = False
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
 
     def _version_key(self, entity: str) -> str:
         return f"{self.ns}:v:{entity}"
 
     async def get_or_load(
         self,
-        entity: str,
+        entities: str | Sequence[str],
         ttl: int | None,
         key: tuple[Hashable, ...],
         load: Callable[[], Awaitable[Any]],
     ) -> Any:
-        """Return the cached value for ``key`` or ``await load()`` and cache it for ``ttl`` s."""
+        """The cached value for ``key`` (valid while ``entities`` are unchanged), or
+        ``await load()`` cached for ``ttl`` seconds."""
         if self.redis is None or ttl is None:
             return await load()
-        digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+        names = [entities] if isinstance(entities, str) else sorted(set(entities))
         try:
-            version = await self.redis.get(self._version_key(entity)) or _MISSING_VERSION
-            full = f"{self.ns}:q:{entity}:{version.decode()}:{digest}"
+            versions = await self.redis.mget([self._version_key(n) for n in names])
+            material = repr((key, names, [v or b"0" for v in versions])).encode()
+            full = f"{self.ns}:q:{hashlib.blake2b(material, digest_size=16).hexdigest()}"
             raw = await self.redis.get(full)
             self._recovered()
         except (RedisError, OSError) as exc:
@@ -78,13 +95,60 @@ class Cache:
         if raw is not None:
             self.stats.hits += 1
             return orjson.loads(raw)
+        return await self._single_flight(full, ttl, load)
+
+    async def _single_flight(self, full: str, ttl: int, load: Callable[[], Awaitable[Any]]) -> Any:
+        pending = self._inflight.get(full)
+        if pending is not None:
+            self.stats.hits += 1
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[full] = future
+        try:
+            value = await self._fill(full, ttl, load)
+            future.set_result(value)
+            return value
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: the waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[full]
+
+    async def _fill(self, full: str, ttl: int, load: Callable[[], Awaitable[Any]]) -> Any:
+        assert self.redis is not None
+        lock = f"{full}:lock"
+        try:
+            owner = await self.redis.set(lock, b"1", nx=True, px=LOCK_MS)
+            if not owner:  # another process is computing it: wait for its value
+                raw = await self._wait_for(full)
+                if raw is not None:
+                    self.stats.hits += 1
+                    return orjson.loads(raw)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return await load()
         self.stats.misses += 1
         value = await load()
         try:
-            await self.redis.set(full, dumps(value), ex=ttl)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(full, dumps(value), ex=ttl)
+                pipe.delete(lock)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed(exc)
         return value
+
+    async def _wait_for(self, full: str) -> bytes | None:
+        assert self.redis is not None
+        for _ in range(int(LOCK_MS / 1000 / POLL_S)):
+            await asyncio.sleep(POLL_S)
+            raw: bytes | None = await self.redis.get(full)
+            if raw is not None:
+                return raw
+            if not await self.redis.exists(f"{full}:lock"):
+                return None
+        return None
 
     async def invalidate(self, *entities: str) -> None:
         """Make every cached read of these entities stale (called after each write)."""
@@ -92,11 +156,43 @@ class Cache:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for entity in sorted(set(entities)):
+                for entity in sorted({*entities, ALL}):
                     pipe.incr(self._version_key(entity))
                 await pipe.execute()
             self.stats.invalidations += len(set(entities))
             self._recovered()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+
+    # -- whole responses ---------------------------------------------------------------
+
+    async def response_get(self, key: str) -> tuple[bytes | None, bytes]:
+        """``(body or None, current app-wide version)`` in one round trip."""
+        if self.redis is None:
+            return None, b""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._version_key(ALL))
+                pipe.get(f"{self.ns}:r:{key}")
+                version, raw = await pipe.execute()
+            self._recovered()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None, b""
+        version = version or b"0"
+        if raw is not None:
+            stored, _, body = raw.partition(b"\n")
+            if stored == version:
+                self.stats.hits += 1
+                return body, version
+        self.stats.misses += 1
+        return None, version
+
+    async def response_set(self, key: str, version: bytes, body: bytes, ttl: int) -> None:
+        if self.redis is None or not version:
+            return
+        try:
+            await self.redis.set(f"{self.ns}:r:{key}", version + b"\n" + body, ex=ttl)
         except (RedisError, OSError) as exc:
             self._failed(exc)
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from .context import Context
 from .errors import UserInputError
 from .query.aggregate import aggregate_query, aggregate_rows
+from .query.filters import involved
 from .query.pages import connection, group_rows, page_query, partitioned
 from .query.values import coerce, to_json
 from .service_base import ServiceBase
@@ -22,10 +23,11 @@ def _key(args: Mapping[str, Any]) -> str:
 
 
 class ReadMixin(ServiceBase):
-    async def _cached(self, ctx: Context, key: tuple[Any, ...], load: Any) -> Any:
-        return await ctx.cache.get_or_load(
-            self.meta.name, self.meta.cache_ttl, (*key, ctx.scope), load
-        )
+    async def _cached(
+        self, ctx: Context, key: tuple[Any, ...], load: Any, where: Any = None
+    ) -> Any:
+        entities = {self.meta.name, *involved(ctx.registry, self.meta, where)}
+        return await ctx.cache.get_or_load(entities, self.meta.cache_ttl, (*key, ctx.scope), load)
 
     async def get(self, ctx: Context, id: Any) -> dict[str, Any] | None:
         pk = self.parse_id(id)
@@ -60,7 +62,7 @@ class ReadMixin(ServiceBase):
                     result["total_count"] = await s.scalar(count)
             return result
 
-        return await self._cached(ctx, ("page", _key(dict(args)), total), load)
+        return await self._cached(ctx, ("page", _key(dict(args)), total), load, args.get("where"))
 
     async def aggregate(
         self, ctx: Context, where: Mapping[str, Any] | None, group_by: Sequence[str] | None
@@ -71,7 +73,7 @@ class ReadMixin(ServiceBase):
                 rows = (await s.execute(stmt)).mappings().all()
             return aggregate_rows(rows, groups, numeric)
 
-        return await self._cached(ctx, ("agg", _key({"w": where, "g": group_by})), load)
+        return await self._cached(ctx, ("agg", _key({"w": where, "g": group_by})), load, where)
 
     # -- relations, batched per request -------------------------------------------------
 

@@ -159,7 +159,7 @@ class WriteMixin(ServiceBase):
             if found is None:
                 raise NotFoundError(f"{self.meta.name} {pk} not found")
             await s.commit()
-        await self._invalidate(ctx, *self._dependents())
+        await self._invalidate(ctx, *self._dependents(ctx))
         return self._row(found)
 
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
@@ -171,7 +171,7 @@ class WriteMixin(ServiceBase):
                 await s.rollback()
                 raise self._delete_error(exc, f"some {self.meta.name} rows are") from None
             await s.commit()
-        await self._invalidate(ctx, *self._dependents())
+        await self._invalidate(ctx, *self._dependents(ctx))
         return {"count": result.rowcount}
 
     def _delete_error(self, exc: IntegrityError, what: str) -> Exception:
@@ -179,9 +179,18 @@ class WriteMixin(ServiceBase):
             return ConflictError(f"{what} still referenced by other rows")
         return self._integrity(exc)
 
-    def _dependents(self) -> list[str]:
-        """Entities whose rows a delete can change through ON DELETE CASCADE / SET NULL."""
-        return sorted({r.target for r in self.meta.relations.values() if r.kind != "belongs_to"})
+    def _dependents(self, ctx: Context) -> list[str]:
+        """Entities whose rows a delete can change through ON DELETE CASCADE / SET NULL,
+        following cascades transitively (deleting a user deletes exams, then questions)."""
+        seen: set[str] = set()
+        stack = [self.meta]
+        while stack:
+            meta = stack.pop()
+            for rel in meta.relations.values():
+                if rel.kind != "belongs_to" and rel.target not in seen:
+                    seen.add(rel.target)
+                    stack.append(ctx.registry.services[rel.target].meta)
+        return sorted(seen)
 
 
 def _upsert_statement(

@@ -161,3 +161,25 @@ def _to_many_exists(
         .where(link.c[rel.self_column] == table.c[meta.pk])
         .where(link.c[rel.target_column] == t.c[target.pk])
     )
+
+
+def involved(registry: Any, meta: EntityMeta, where: Any) -> set[str]:
+    """Entities a ``where`` reads besides ``meta`` itself (for cache keys)."""
+    found: set[str] = set()
+    stack: list[tuple[EntityMeta, Any]] = [(meta, where)]
+    while stack:
+        m, w = stack.pop()
+        if isinstance(w, list):
+            stack.extend((m, item) for item in w)
+            continue
+        if not isinstance(w, Mapping):
+            continue
+        for key, value in w.items():
+            if key in ("and", "or", "not"):
+                stack.append((m, value))
+            elif key in m.relations and value:
+                target: EntityMeta = registry.services[m.relations[key].target].meta
+                found.add(target.name)
+                inner = value if m.relations[key].kind == "belongs_to" else list(value.values())
+                stack.append((target, inner))
+    return found

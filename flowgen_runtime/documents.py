@@ -1,0 +1,158 @@
+"""Parsed, validated and analysed GraphQL documents, cached by query text.
+
+graphql-core spends most of a small request parsing and validating the same query again;
+a document is parsed and checked against the schema's static rules once, then reused.
+The analysis says whether the operation may be answered from the response cache: a
+query whose every root field reads entities (get, lookup, list, aggregate), and the TTL
+to use (the smallest of the entities it reaches; no caching if one of them opts out).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_named_type,
+    parse,
+    validate,
+    visit,
+)
+from graphql.validation import ASTValidationRule, specified_rules
+
+_SUFFIXES = ("Connection", "Edge", "Aggregate", "Group", "Numbers")
+_NEUTRAL = {
+    "PageInfo",
+    "String",
+    "Int",
+    "Float",
+    "Boolean",
+    "ID",
+    "DateTime",
+    "Date",
+    "Decimal",
+    "JSON",
+    "UUID",
+}
+
+
+@dataclass
+class Document:
+    text: str
+    node: DocumentNode | None = None
+    parse_error: GraphQLError | None = None
+    static_errors: list[GraphQLError] | None = None
+    cache_ttl: dict[str | None, int | None] = field(default_factory=dict)
+    """Response-cache TTL per operation name (None: not cacheable)."""
+
+
+class DocumentCache:
+    """Least-recently-used cache of :class:`Document` by query text."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        ttls: Mapping[str, int | None],
+        static_rules: Collection[type[ASTValidationRule]],
+        size: int = 1000,
+    ) -> None:
+        self.schema = schema
+        self.ttls = ttls
+        self.static_rules = tuple(static_rules)
+        self.size = size
+        self._docs: OrderedDict[str, Document] = OrderedDict()
+
+    def get(self, text: str) -> Document:
+        doc = self._docs.get(text)
+        if doc is not None:
+            self._docs.move_to_end(text)
+            return doc
+        doc = Document(text)
+        try:
+            doc.node = parse(text)
+        except GraphQLError as exc:
+            doc.parse_error = exc
+        else:
+            fragments = [d for d in doc.node.definitions if isinstance(d, FragmentDefinitionNode)]
+            doc.cache_ttl = {
+                (d.name.value if d.name else None): self._ttl(d, fragments)
+                for d in doc.node.definitions
+                if isinstance(d, OperationDefinitionNode)
+            }
+        self._docs[text] = doc
+        if len(self._docs) > self.size:
+            self._docs.popitem(last=False)
+        return doc
+
+    def validate(
+        self, doc: Document, dynamic_rules: Collection[type[ASTValidationRule]]
+    ) -> list[GraphQLError]:
+        """Static rules once per document; the per-request rules (cost with variables) always."""
+        assert doc.node is not None
+        if doc.static_errors is None:
+            doc.static_errors = validate(
+                self.schema, doc.node, (*specified_rules, *self.static_rules)
+            )
+        if doc.static_errors or not dynamic_rules:
+            return doc.static_errors
+        return validate(self.schema, doc.node, tuple(dynamic_rules))
+
+    def _ttl(self, op: OperationDefinitionNode, fragments: list[Any]) -> int | None:
+        if op.operation != OperationType.QUERY:
+            return None
+        entities = _entities(self.schema, [op, *fragments], self.ttls)
+        if entities is None or not entities:
+            return None
+        ttls = [self.ttls[e] for e in entities]
+        return None if any(t is None for t in ttls) else min(t for t in ttls if t is not None)
+
+
+def _entity_of(type_name: str, entities: Mapping[str, Any]) -> str | None:
+    if type_name in entities:
+        return type_name
+    for suffix in _SUFFIXES:
+        if type_name.endswith(suffix) and type_name[: -len(suffix)] in entities:
+            return type_name[: -len(suffix)]
+    return None
+
+
+def _entities(schema: GraphQLSchema, nodes: list[Any], ttls: Mapping[str, Any]) -> set[str] | None:
+    """Entities reached by the operation, or None if it reads anything else (job status...)."""
+    info = TypeInfo(schema)
+    found: set[str] = set()
+    ok = [True]
+
+    class Collect(Visitor):
+        def enter_field(self, node: Any, *_: Any) -> None:
+            t = info.get_type()
+            if t is None or node.name.value.startswith("__"):
+                if node.name.value != "__typename":
+                    ok[0] = False
+                return
+            name = get_named_type(t).name
+            entity = _entity_of(name, ttls)
+            if entity is not None:
+                found.add(entity)
+            elif name not in _NEUTRAL and not _is_enum(schema, name):
+                ok[0] = False
+
+    for node in nodes:
+        visit(node, TypeInfoVisitor(info, Collect()))
+    return found if ok[0] else None
+
+
+def _is_enum(schema: GraphQLSchema, name: str) -> bool:
+    from graphql import GraphQLEnumType
+
+    return isinstance(schema.type_map.get(name), GraphQLEnumType)

@@ -1,0 +1,209 @@
+"""The Redis read path on PostgreSQL + Redis, in-process: single flight, caller scope,
+invalidation across relations and cascades, whole-response caching, and Redis outages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flowgen_runtime.app import create_app
+from flowgen_runtime.migrate import run as migrate
+from flowgen_runtime.settings import Settings
+from flowgen_runtime.state import AppState
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from generated.registry import REGISTRY
+
+from .harness import free_port
+
+
+@pytest.fixture(scope="module")
+def pg(pg_database: str) -> str:
+    migrate(
+        REGISTRY, "upgrade", url=pg_database.replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
+    return pg_database
+
+
+def settings(pg: str, redis_url: str, prefix: str) -> Settings:
+    return Settings(database_url=pg, redis_url=redis_url, cache_prefix=prefix, redis_timeout=0.2)
+
+
+@pytest.fixture
+async def state(pg: str, redis_url: str) -> AsyncIterator[AppState]:
+    s = AppState(REGISTRY, settings(pg, redis_url, f"c{uuid.uuid4().hex[:8]}"))
+    await s.start()
+    yield s
+    await s.stop()
+
+
+class Statements:
+    """Counts SQL statements sent by one or more engines."""
+
+    def __init__(self, *states: AppState) -> None:
+        self.engines = [s.db.engine.sync_engine for s in states]
+        self.seen: list[str] = []
+
+    def _on(self, *args: Any) -> None:
+        self.seen.append(args[2])
+
+    def __enter__(self) -> Statements:
+        for e in self.engines:
+            event.listen(e, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for e in self.engines:
+            event.remove(e, "before_cursor_execute", self._on)
+
+    def selects(self, table: str) -> int:
+        return sum(
+            1 for s in self.seen if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s
+        )
+
+
+async def _user(state: AppState, name: str = "Ann") -> dict[str, Any]:
+    ctx = state.context()
+    return await REGISTRY.services["User"].create(
+        ctx, {"email": f"{uuid.uuid4().hex}@x.io", "name": name}
+    )
+
+
+async def test_fifty_concurrent_reads_of_a_cold_key_run_one_query(
+    state: AppState, pg: str, redis_url: str
+) -> None:
+    user = await _user(state)
+    other = AppState(REGISTRY, settings(pg, redis_url, state.cache.ns.split(":")[0]))
+    await other.start()  # a second "process": its own engine and cache object, same Redis
+    try:
+        users = REGISTRY.services["User"]
+        with Statements(state, other) as sql:
+            rows = await asyncio.gather(
+                *(users.get((state if i % 2 else other).context(), user["id"]) for i in range(50))
+            )
+        assert {r["id"] for r in rows} == {user["id"]}
+        assert sql.selects("users") == 1
+    finally:
+        await other.stop()
+
+
+async def test_callers_with_different_scopes_never_share_a_result(state: AppState) -> None:
+    user = await _user(state)
+    users = REGISTRY.services["User"]
+    with Statements(state) as sql:
+        await users.get(state.context(identity="alice"), user["id"])
+        await users.get(state.context(identity="alice"), user["id"])
+        assert sql.selects("users") == 1  # alice's second read is a hit
+        await users.get(state.context(identity="bob"), user["id"])
+        assert sql.selects("users") == 2  # bob does not get alice's cached result
+
+
+async def test_writes_invalidate_lists_counts_relation_filters_and_cascades(
+    state: AppState,
+) -> None:
+    exams, users, questions = (REGISTRY.services[n] for n in ("Exam", "User", "Question"))
+    author = await _user(state, "Before")
+    ctx = state.context()
+    slug = f"c-{uuid.uuid4().hex[:8]}"
+    exam = await exams.create(ctx, {"slug": slug, "title": "Cached", "author_id": author["id"],
+                                    "questions": {"create": [{"position": 1, "prompt": "p"}]}})  # fmt: skip
+    by_author = {"where": {"author": {"name": {"eq": "After"}}, "slug": {"eq": slug}}}
+    assert (await exams.connection(ctx, by_author, total=True))["total_count"] == 0
+    await users.update(ctx, author["id"], {"name": "After"})  # a User write ...
+    assert (await exams.connection(ctx, by_author, total=True))[
+        "total_count"
+    ] == 1  # ... seen by Exam
+    q_list = {"where": {"exam_id": {"eq": exam["id"]}}}
+    assert len((await questions.connection(ctx, q_list))["nodes"]) == 1
+    await users.delete(ctx, author["id"])  # cascades: user -> exams -> questions
+    assert (await questions.connection(ctx, q_list))["nodes"] == []
+    assert await exams.get(ctx, exam["id"]) is None
+
+
+@pytest.fixture
+def http(pg: str, redis_url: str) -> Iterator[TestClient]:
+    with TestClient(
+        create_app(REGISTRY, settings(pg, redis_url, f"h{uuid.uuid4().hex[:8]}"))
+    ) as client:
+        yield client
+
+
+def test_whole_responses_are_cached_until_a_write(http: TestClient) -> None:
+    state = http.app.state.flowgen  # type: ignore[attr-defined]
+    slug = f"r-{uuid.uuid4().hex[:8]}"
+    q = {"query": "query($s: String!) { examBySlug(slug: $s) { title } }", "variables": {"s": slug}}
+    with Statements(state) as sql:
+        assert http.post("/graphql", json=q).json() == {"data": {"examBySlug": None}}
+        hits = state.cache.stats.hits
+        assert http.post("/graphql", json=q).content == b'{"data":{"examBySlug":null}}'
+        assert sql.selects("exams") == 1 and state.cache.stats.hits == hits + 1  # served whole
+    author = http.post("/graphql", json={"query": 'mutation($e: String!) { createUser(input: {email: $e, name: "A"}) { id } }',
+                                         "variables": {"e": f"{slug}@x.io"}}).json()["data"]["createUser"]["id"]  # fmt: skip
+    create = "mutation($i: CreateExamInput!) { createExam(input: $i) { id } }"
+    http.post(
+        "/graphql",
+        json={
+            "query": create,
+            "variables": {"i": {"slug": slug, "title": "Fresh", "authorId": author}},
+        },
+    )
+    assert http.post("/graphql", json=q).json() == {"data": {"examBySlug": {"title": "Fresh"}}}
+    job_status = {
+        "query": '{ jobStatus(queue: "user", id: "x") { state } }'
+    }  # never response-cached
+    assert http.post("/graphql", json=job_status).json() == {"data": {"jobStatus": None}}
+
+
+def _redis_server(port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        if (
+            subprocess.run(
+                ["redis-cli", "-p", str(port), "ping"], capture_output=True
+            ).stdout.strip()
+            == b"PONG"
+        ):
+            return proc
+        time.sleep(0.05)
+    raise AssertionError("redis-server did not start")
+
+
+async def test_reads_survive_a_redis_outage_and_caching_resumes(
+    pg: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    server = _redis_server(port, tmp_path)
+    s = AppState(REGISTRY, settings(pg, f"redis://127.0.0.1:{port}/0", "outage"))
+    await s.start()
+    try:
+        user = await _user(s)
+        users = REGISTRY.services["User"]
+        await users.get(s.context(), user["id"])
+        server.terminate()
+        server.wait()
+        caplog.set_level(logging.WARNING, logger="flowgen.cache")
+        for _ in range(5):  # Redis is gone: every read still answers, from the database
+            assert (await users.get(s.context(), user["id"]))["id"] == user["id"]
+        warnings = [r for r in caplog.records if "redis unavailable" in r.getMessage()]
+        assert len(warnings) == 1  # once per outage, not per request
+        server = _redis_server(port, tmp_path)
+        await users.get(s.context(), user["id"])  # the first read after the outage refills
+        hits = s.cache.stats.hits
+        await users.get(s.context(), user["id"])
+        assert s.cache.stats.hits == hits + 1  # caching resumed by itself
+        assert any("caching resumed" in r.getMessage() for r in caplog.records)
+    finally:
+        await s.stop()
+        server.terminate()
+        server.wait()
