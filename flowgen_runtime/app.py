@@ -27,6 +27,7 @@ from .errors import format_error
 from .graphql import connection_cost_map, depth_limit
 from .http_graphql import GraphQLEndpoint
 from .http_jobs import JOB_ROUTES
+from .http_ops import install as install_operations
 from .logging import configure_logging
 from .settings import Settings, get_settings
 from .state import AppState
@@ -100,6 +101,7 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.flowgen = state
+    install_operations(app)  # request ids, /metrics, /ready
     return app
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from graphql import GraphQLError
 from pydantic import ValidationError
 
+from .metrics import GRAPHQL_ERRORS
+
 log = logging.getLogger("flowgen.errors")
 
 
@@ -68,7 +70,15 @@ def from_validation(
 
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     """Ariadne error formatter: known errors keep their message and code; anything else is
-    logged once with its traceback and shown as a generic internal error."""
+    logged once with its traceback and shown as a generic internal error. Each error is
+    counted by code in ``flowgen_graphql_errors_total``."""
+    formatted = _format_error(error, debug)
+    code = (formatted.get("extensions") or {}).get("code", "INTERNAL_SERVER_ERROR")
+    GRAPHQL_ERRORS.labels(str(code)).inc()
+    return formatted
+
+
+def _format_error(error: GraphQLError, debug: bool) -> dict[str, Any]:
     original = error.original_error
     formatted: dict[str, Any] = dict(error.formatted)
     if isinstance(original, FlowgenError):

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _run(registry: Any, args: argparse.Namespace) -> int:
     settings = get_settings()
-    jobs = JobQueues(resolve_redis_url(settings), prefix=settings.queue_prefix)
+    jobs = JobQueues(resolve_redis_url(settings), prefix=settings.queue_key_prefix)
     try:
         names = [args.queue] if args.queue else sorted(registry.queues)
         if args.action == "show":

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     queue_prefix: str = "bull"
     """Key prefix of the BullMQ queues."""
+    redis_cluster: bool = False
+    """Redis is a Redis Cluster: queue keys get a hash tag (``{bull}``), see queue_key_prefix."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """A worker process serves ``/metrics`` on this port (the server always serves it)."""
     worker_stalled_interval_ms: int = Field(default=30000, gt=0)
     """How often workers look for jobs whose worker died (BullMQ ``stalledInterval``)."""
     worker_lock_duration_ms: int = Field(default=30000, gt=0)
@@ -160,6 +164,20 @@ class Settings(BaseSettings):
     def is_embedded_redis(self) -> bool:
         """True when no REDIS_URL is set and the embedded redis-server is used."""
         return self.redis_url is None
+
+    @property
+    def queue_key_prefix(self) -> str:
+        """The BullMQ ``prefix`` to use: QUEUE_PREFIX, hash-tagged on a Redis Cluster.
+
+        BullMQ's Lua scripts touch several keys of a queue at once, which a cluster allows
+        only within one hash slot; ``{bull}:exam:wait`` and every other key hash by ``bull``.
+
+        >>> Settings(queue_prefix="bull", redis_cluster=True).queue_key_prefix
+        '{bull}'
+        """
+        if not self.redis_cluster or self.queue_prefix.startswith("{"):
+            return self.queue_prefix
+        return f"{{{self.queue_prefix}}}"
 
     @property
     def data_path(self) -> str:

@@ -9,6 +9,7 @@ from .cache import Cache
 from .context import Context
 from .db import Database, database_from_settings
 from .jobs import JobQueues
+from .metrics import MeteredCacheStats
 from .redis import connect_redis, resolve_redis_url
 from .settings import Settings, get_settings
 
@@ -36,7 +37,8 @@ class AppState:
             namespace=f"{self.settings.cache_prefix}:{self.registry.name}",
             enabled=self.settings.cache_enabled,
         )
-        self.jobs = JobQueues(self.redis_url, prefix=self.settings.queue_prefix)
+        self.cache.stats = MeteredCacheStats()  # hits/misses also go to /metrics
+        self.jobs = JobQueues(self.redis_url, prefix=self.settings.queue_key_prefix)
 
     async def stop(self) -> None:
         if self.jobs is not None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from typing import Any
 
+from . import metrics
 from .context import Context
 from .jobs import JobContext, WorkerGroup, resolve_handler
 from .logging import configure_logging
@@ -14,6 +16,7 @@ from .settings import get_settings
 from .state import AppState
 
 log = logging.getLogger("flowgen.worker")
+_HEARTBEAT_S = 5.0
 
 
 def app_context(job: JobContext) -> Context:
@@ -43,17 +46,37 @@ async def run_workers(registry: Any, queues: list[str], concurrency: int | None)
         }
         settings = state.settings
         group = WorkerGroup(
-            defs, state.redis_url, prefix=settings.queue_prefix, concurrency=concurrency,
+            defs, state.redis_url, prefix=settings.queue_key_prefix, concurrency=concurrency,
             handlers=handlers, context_extra={"state": state},
             worker_options={
                 "stalledInterval": settings.worker_stalled_interval_ms,
                 "lockDuration": settings.worker_lock_duration_ms,
             },
         )  # fmt: skip
+        if settings.metrics_port is not None:
+            metrics.serve_metrics(settings.metrics_port)
         log.info("worker started", extra={"queues": queues})
-        await group.run()
+        heartbeat = asyncio.ensure_future(_heartbeat(state, queues))
+        try:
+            await group.run()
+        finally:
+            heartbeat.cancel()
+            for name in queues:
+                metrics.WORKER_UP.labels(name).set(0)
     finally:
         await state.stop()
+        metrics.mark_process_dead()
+
+
+async def _heartbeat(state: AppState, queues: list[str]) -> None:
+    """Liveness and pool usage of this worker process, every few seconds."""
+    while True:
+        now = time.time()
+        for name in queues:
+            metrics.WORKER_UP.labels(name).set(1)
+            metrics.WORKER_HEARTBEAT.labels(name).set(now)
+        metrics.sample_pool(state.db)
+        await asyncio.sleep(_HEARTBEAT_S)
 
 
 def worker_main(registry: Any, argv: list[str]) -> int:

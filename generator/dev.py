@@ -7,6 +7,7 @@ and both processes are restarted; a build with spec errors leaves the running ap
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
     env_port = ["--port", str(port)] if port else []
     server = [sys.executable, "-m", "generator.cli", "serve", "--app", out.name, *env_port]
     worker = [sys.executable, "-m", "generator.cli", "worker", "--app", out.name]
-    procs = [subprocess.Popen(cmd, cwd=out.parent) for cmd in (server, worker)]
+    # Readable log lines in a terminal; JSON (the production default) when LOG_FORMAT says so.
+    env = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT") or "console"}
+    procs = [subprocess.Popen(cmd, cwd=out.parent, env=env) for cmd in (server, worker)]
     click.echo(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
     return procs
 

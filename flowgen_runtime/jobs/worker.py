@@ -64,6 +64,8 @@ import bullmq
 import pydantic
 from pydantic_core import to_jsonable_python
 
+from ..logging import scoped_log_context
+from ..metrics import JOB_DURATION, JOBS, JOBS_STALLED
 from ._bullmq import Worker
 from .defs import JobDef, QueueDef
 from .enqueue import META_KEY, PayloadError, _connection, job_data
@@ -242,7 +244,9 @@ class WorkerGroup:
             "backoffStrategy": lambda n, _t, _e, job: queue.retry_delay(job.name, n)
         }
         opts.update(self.worker_options)
-        return Worker(queue.name, process, opts)
+        worker = Worker(queue.name, process, opts)
+        worker.on("stalled", lambda _job_id, *_: JOBS_STALLED.labels(queue.name).inc())
+        return worker
 
     async def _process(self, queue: QueueDef, job: bullmq.Job, extra: Mapping[str, Any]) -> Any:
         data = dict(job.data or {})
@@ -258,15 +262,19 @@ class WorkerGroup:
             extra=dict(extra),
         )
         started = time.monotonic()
-        # DEBUG: one INFO line per job (the outcome) costs ~30% of a trivial job's time already
-        ctx.logger.debug("job %s started (attempt %d)", _label(ctx), ctx.attempt)
-        try:
-            result = to_jsonable_python(await self._call(queue, job.name, data, ctx))
-        except Exception as exc:
-            _log_failure(ctx, exc, job.opts.get("attempts") or 1)
-            raise
-        elapsed_ms = (time.monotonic() - started) * 1000
-        ctx.logger.info("job %s completed in %.0f ms", _label(ctx), elapsed_ms)
+        # Every log line of the job (services, libraries) carries its request and job id.
+        with scoped_log_context(request_id=ctx.request_id, job_id=ctx.job_id):
+            # DEBUG: one INFO line per job (the outcome) costs ~30% of a trivial job's time
+            ctx.logger.debug("job %s started (attempt %d)", _label(ctx), ctx.attempt)
+            try:
+                result = to_jsonable_python(await self._call(queue, job.name, data, ctx))
+            except Exception as exc:
+                final = _log_failure(ctx, exc, job.opts.get("attempts") or 1)
+                _observe(ctx, time.monotonic() - started, "failed" if final else "retried")
+                raise
+            elapsed = time.monotonic() - started
+            _observe(ctx, elapsed, "completed")
+            ctx.logger.info("job %s completed in %.0f ms", _label(ctx), elapsed * 1000)
         return result
 
     async def _call(self, queue: QueueDef, name: str, data: dict[str, Any], ctx: JobContext) -> Any:
@@ -332,7 +340,13 @@ def _job_logger(queue: str, job: bullmq.Job, request_id: str | None) -> JobLogge
     return JobLogger(logger, fields)
 
 
-def _log_failure(ctx: JobContext, exc: Exception, attempts: int) -> None:
+def _observe(ctx: JobContext, seconds: float, outcome: str) -> None:
+    JOB_DURATION.labels(ctx.queue, ctx.name).observe(seconds)
+    JOBS.labels(ctx.queue, ctx.name, outcome).inc()
+
+
+def _log_failure(ctx: JobContext, exc: Exception, attempts: int) -> bool:
+    """Log a failed attempt; True when it was the job's last."""
     final = isinstance(exc, bullmq.UnrecoverableError) or ctx.attempt >= attempts
     outcome = "failed" if final else "will be retried"
     expected = isinstance(exc, bullmq.UnrecoverableError | JobTimeoutError)
@@ -342,6 +356,7 @@ def _log_failure(ctx: JobContext, exc: Exception, attempts: int) -> None:
         *(_label(ctx), ctx.attempt, attempts, outcome, exc),
         exc_info=None if expected else exc,
     )
+    return final
 
 
 def _label(ctx: JobContext) -> str:

@@ -1,0 +1,245 @@
+"""What an operator needs over HTTP: request ids, metrics, readiness.
+
+:func:`install` adds to the app (``create_app`` calls it):
+
+* :class:`RequestMiddleware` — every request gets an id: the incoming ``X-Request-ID``
+  when it is a sane token (letters, digits, ``._:-``, at most 128), else a new one. The id
+  is bound to the log context (every log line of the request carries ``request_id``), is
+  what the GraphQL context and the jobs it enqueues carry (``_meta.request_id``), and is
+  sent back as ``X-Request-ID``. GraphQL requests are counted and timed per operation. An
+  exception escaping a route is logged once, with its traceback, and answered with a
+  plain 500 that shows only the request id.
+* ``GET /metrics`` — Prometheus text (see :mod:`.metrics`); queue depths, connected
+  workers and dependency reachability are sampled at scrape time.
+* ``GET /ready`` — 200 when the database and Redis answer and the database is at the
+  migrations' head, else 503; the body says which check failed::
+
+      {"status": "unavailable", "checks": {"database": "ok", "redis": "unreachable",
+       "migrations": "ok"}}
+
+``GET /health`` (liveness: the process serves HTTP) stays in :mod:`.app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import metrics
+from .logging import request_id
+from .state import AppState
+
+__all__ = ["OPS_ROUTES", "RequestMiddleware", "install", "readiness"]
+
+log = logging.getLogger("flowgen.http")
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_CHECK_TIMEOUT_S = 2.0
+_QUEUE_STATES = ("waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed", "paused")  # fmt: skip
+
+
+def install(app: Any) -> None:
+    """Add the request middleware and the ``/metrics`` and ``/ready`` routes to ``app``."""
+    app.router.routes.extend(OPS_ROUTES)
+    app.add_middleware(RequestMiddleware)
+
+
+def incoming_request_id(value: str | None) -> str:
+    """``value`` if it is a usable request id, else a fresh one (32 hex digits)."""
+    if value and _VALID_ID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class RequestMiddleware:
+    """Request id, GraphQL metrics and last-resort error logging (pure ASGI: streams pass)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or ())
+        raw = headers.get(b"x-request-id")
+        rid = incoming_request_id(raw.decode("latin-1") if raw else None)
+        token = request_id.set(rid)
+        # Whoever reads the header later (the GraphQL context) sees this same id.
+        scope = dict(scope)
+        scope["headers"] = [
+            *(item for item in scope.get("headers") or () if item[0] != b"x-request-id"),
+            (b"x-request-id", rid.encode("latin-1")),
+        ]
+        measured = scope["path"] == "/graphql" and scope["method"] == "POST"
+        operation = ""
+        if measured:
+            body, receive = await _buffer(receive)
+            operation = _operation(body)
+        status = 500
+        started_response = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status, started_response = message["status"], True
+                MutableHeaders(scope=message).append("x-request-id", rid)
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if not started_response:
+                response = JSONResponse({"error": "Internal server error", "requestId": rid}, 500)
+                await response(scope, receive, send_with_id)
+        finally:
+            if measured:
+                elapsed = time.perf_counter() - started
+                metrics.GRAPHQL_LATENCY.labels(operation).observe(elapsed)
+                metrics.GRAPHQL_REQUESTS.labels(operation, str(status)).inc()
+                if metrics.pool_sample_due():
+                    metrics.sample_pool(_database(scope))
+            request_id.reset(token)
+
+
+def _database(scope: Scope) -> Any:
+    state = getattr(scope.get("app"), "state", None)
+    flowgen = getattr(state, "flowgen", None)
+    return getattr(flowgen, "db", None)
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body; return it and a ``receive`` that replays it."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def _operation(body: bytes) -> str:
+    try:
+        return metrics.operation_label(orjson.loads(body))
+    except orjson.JSONDecodeError:
+        return "invalid"
+
+
+# --- /metrics and /ready ------------------------------------------------------------
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    state: AppState = request.app.state.flowgen
+    await asyncio.gather(_sample_queues(state), readiness(state))
+    metrics.sample_pool(state.db)
+    return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
+
+
+async def ready_endpoint(request: Request) -> JSONResponse:
+    checks = await readiness(request.app.state.flowgen)
+    ok = all(value == "ok" for value in checks.values())
+    body = {"status": "ready" if ok else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def readiness(state: AppState) -> dict[str, str]:
+    """``{"database": ..., "redis": ..., "migrations": ...}``, each ``"ok"`` or a reason."""
+    database, redis_ok, migrations = await asyncio.gather(
+        state.db.ping(_CHECK_TIMEOUT_S), _ping_redis(state), _migrations(state)
+    )
+    metrics.DEPENDENCY_UP.labels("database").set(int(database))
+    metrics.DEPENDENCY_UP.labels("redis").set(int(redis_ok))
+    return {
+        "database": "ok" if database else "unreachable",
+        "redis": "ok" if redis_ok else "unreachable",
+        "migrations": migrations,
+    }
+
+
+async def _ping_redis(state: AppState) -> bool:
+    if state.redis is None:
+        return False
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT_S):
+            return bool(await state.redis.ping())
+    except Exception:
+        return False
+
+
+async def _migrations(state: AppState) -> str:
+    from sqlalchemy import text
+
+    heads = _script_heads(state.registry.migrations_dir)
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT_S), state.db.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            current = {row[0] for row in rows}
+    except Exception:
+        return "unknown (database has no alembic_version)"
+    if current == heads:
+        return "ok"
+    return f"not at head (database {sorted(current)}, head {sorted(heads)})"
+
+
+_heads: dict[str, set[str]] = {}
+
+
+def _script_heads(directory: Any) -> set[str]:
+    key = str(directory)
+    if key not in _heads:
+        from alembic.script import ScriptDirectory
+
+        _heads[key] = set(ScriptDirectory(key).get_heads())
+    return _heads[key]
+
+
+async def _sample_queues(state: AppState) -> None:
+    """Queue depth per state and connected workers per queue, from Redis."""
+    if state.jobs is None:
+        return
+
+    async def one(name: str) -> None:
+        queue = state.jobs.queue(name)
+        counts = await queue.getJobCounts(*_QUEUE_STATES)
+        for job_state in _QUEUE_STATES:
+            metrics.QUEUE_JOBS.labels(name, job_state).set(counts.get(job_state, 0))
+        workers = await queue.get_workers()
+        metrics.QUEUE_WORKERS.labels(name).set(len(workers))
+
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT_S):
+            await asyncio.gather(*(one(name) for name in sorted(state.registry.queues)))
+    except Exception as exc:  # Redis down: /metrics still answers, dependency_up says why
+        log.debug("queue sampling failed: %s", exc)
+
+
+OPS_ROUTES = [
+    Route("/metrics", metrics_endpoint),
+    Route("/ready", ready_endpoint),
+]
