@@ -36,7 +36,7 @@ def render(
     loaded = load_specs(specs, strict=False)
     app = build_app(loaded)
     spec_root = _display(specs)
-    files = render_app(app, spec_root=spec_root)
+    files = render_app(app, spec_root=spec_root, package=out.resolve().name)
     migration = plan_migration(out, files, app, allow_destructive=allow_destructive)
     files[SNAPSHOT_FILE] = migration.snapshot_text
     return app, files, migration

@@ -56,10 +56,11 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_app(app: App, *, spec_root: str = "specs") -> dict[str, str]:
-    """Render every target for ``app``; Python files come back ruff-formatted."""
+def render_app(app: App, *, spec_root: str = "specs", package: str = "generated") -> dict[str, str]:
+    """Render every target for ``app`` as the package ``package``; Python files come back
+    ruff-formatted."""
     env = environment()
-    view = app_view(app)
+    view = app_view(app, package)
     files: dict[str, str] = {}
     for target in TARGETS:
         template = env.get_template(target.template)

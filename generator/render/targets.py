@@ -43,4 +43,8 @@ TARGETS: tuple[Target, ...] = (
     Target("queue_monitor.py.j2", "app", "queue_monitor.py"),
     Target("migrations/env.py.j2", "app", "migrations/env.py"),
     Target("migrations/script.py.mako.j2", "app", "migrations/script.py.mako"),
+    Target("deploy/Dockerfile.j2", "app", "deploy/Dockerfile"),
+    Target("deploy/docker-compose.yml.j2", "app", "deploy/docker-compose.yml"),
+    Target("deploy/prometheus.yml.j2", "app", "deploy/prometheus.yml"),
+    Target("deploy/alerts.yml.j2", "app", "deploy/alerts.yml"),
 )

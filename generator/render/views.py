@@ -305,9 +305,11 @@ class AppView:
     has_mutations: bool
     max_page_size: int
     default_page_size: int
+    package: str = "generated"
+    """The generated package's import name (the output folder's name)."""
 
 
-def app_view(app: App) -> AppView:
+def app_view(app: App, package: str = "generated") -> AppView:
     entities = tuple(entity_view(e, app) for e in app.entities)
     queues = tuple(queue_view(q) for q in app.queues)
     joins = tuple(
@@ -326,8 +328,9 @@ def app_view(app: App) -> AppView:
         q.user_jobs for q in queues
     )
     return AppView(
-        app, app.name, entities, queues, joins, has_mut, app.max_page_size, app.default_page_size
-    )
+        app, app.name, entities, queues, joins, has_mut, app.max_page_size, app.default_page_size,
+        package,
+    )  # fmt: skip
 
 
 def _sa_fk_type(t: str) -> str:
