@@ -146,8 +146,12 @@ def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def wrk(url: str, body: str, duration: int, connections: int) -> dict[str, float]:
-    """One wrk run (1 thread); the Lua script's ``done()`` prints a JSON summary."""
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(WRK_SCRIPT), url]
+    """One wrk run (1 thread); the Lua script's ``done()`` prints a JSON summary.
+
+    The 30 s timeout (wrk's default is 2 s) lets slow scenarios queue instead of failing.
+    """
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s"]
+    cmd += ["-s", str(WRK_SCRIPT), url]
     out = subprocess.run(
         cmd, env={**os.environ, "WRK_BODY": body}, check=True, capture_output=True, text=True
     ).stdout

@@ -142,6 +142,7 @@ class Bench:
         wrk(server.url, text, a.warmup, a.connections)
         runs = [wrk(server.url, text, a.duration, a.connections) for _ in range(a.repeat)]
         out = {"rps": statistics.median(r["rps"] for r in runs), "runs": runs}
+        out["load1"] = round(os.getloadavg()[0], 2)  # other work on the machine skews rates
         print(f"  {server.name:28} {kind:4} {out['rps']:9.0f} req/s", file=sys.stderr)
         return out
 
@@ -244,6 +245,7 @@ def meta(args: argparse.Namespace) -> dict[str, Any]:
         "dirty": cmd("git", "status", "--porcelain", "flowgen_runtime", "generated") != "",
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
+        "load_at_start": [round(x, 2) for x in os.getloadavg()],
         "node": cmd("node", "--version"),
         "postgraphile": pg_pkg["version"],
         "args": vars(args),
