@@ -46,6 +46,8 @@ log = logging.getLogger("flowgen.http")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _CHECK_TIMEOUT_S = 2.0
+WORKER_TIMEOUT_S = 20.0
+"""A worker without a heartbeat for this long no longer counts as live."""
 _QUEUE_STATES = ("waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed", "paused")  # fmt: skip
 
 
@@ -229,14 +231,29 @@ async def _sample_queues(state: AppState) -> None:
         counts = await queue.getJobCounts(*_QUEUE_STATES)
         for job_state in _QUEUE_STATES:
             metrics.QUEUE_JOBS.labels(name, job_state).set(counts.get(job_state, 0))
-        workers = await queue.get_workers()
-        metrics.QUEUE_WORKERS.labels(name).set(len(workers))
+        metrics.QUEUE_WORKERS.labels(name).set(await live_workers(state, name))
 
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_S):
             await asyncio.gather(*(one(name) for name in sorted(state.registry.queues)))
     except Exception as exc:  # Redis down: /metrics still answers, dependency_up says why
         log.debug("queue sampling failed: %s", exc)
+
+
+def _workers_key(state: AppState, queue: str) -> str:
+    return f"{state.settings.queue_key_prefix}:{queue}:flowgen-workers"
+
+
+async def worker_heartbeat(state: AppState, queue: str, member: str) -> None:
+    """Record that worker process ``member`` (host:pid) serves ``queue`` (every few s)."""
+    await state.redis.zadd(_workers_key(state, queue), {member: time.time()})
+
+
+async def live_workers(state: AppState, queue: str) -> int:
+    """Worker processes of ``queue``, on any machine, that sent a heartbeat lately."""
+    key = _workers_key(state, queue)
+    await state.redis.zremrangebyscore(key, 0, time.time() - WORKER_TIMEOUT_S)
+    return int(await state.redis.zcard(key))
 
 
 OPS_ROUTES = [

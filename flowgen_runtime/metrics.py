@@ -88,7 +88,7 @@ QUEUE_JOBS = Gauge(
 )
 QUEUE_WORKERS = Gauge(
     "flowgen_queue_workers",
-    "Workers connected to each queue on any machine (Redis CLIENT LIST), sampled at scrape.",
+    "Worker processes of each queue on any machine (heartbeats in Redis), sampled at scrape.",
     ["queue"],
     multiprocess_mode="livemostrecent",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
 import time
 from typing import Any
 
@@ -70,11 +72,18 @@ async def run_workers(registry: Any, queues: list[str], concurrency: int | None)
 
 async def _heartbeat(state: AppState, queues: list[str]) -> None:
     """Liveness and pool usage of this worker process, every few seconds."""
+    from .http_ops import worker_heartbeat
+
+    member = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         now = time.time()
         for name in queues:
             metrics.WORKER_UP.labels(name).set(1)
             metrics.WORKER_HEARTBEAT.labels(name).set(now)
+            try:  # seen by every server's flowgen_queue_workers, across machines
+                await worker_heartbeat(state, name, member)
+            except Exception as exc:  # Redis down: the workers notice it themselves
+                log.debug("heartbeat not recorded: %s", exc)
         metrics.sample_pool(state.db)
         await asyncio.sleep(_HEARTBEAT_S)
 

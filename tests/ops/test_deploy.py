@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from redis.crc import key_slot
-
 from flowgen_runtime.settings import Settings
+from redis.crc import key_slot
 
 from ..conftest import REPO_ROOT
 
@@ -55,7 +54,9 @@ def test_compose_runs_the_whole_stack() -> None:
         context = (DEPLOY / build["context"]).resolve()
         assert context == REPO_ROOT and (context / build["dockerfile"]).is_file()
         env = service["environment"]
-        assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:" in env["DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgresql://") and "@postgres:" in env["DATABASE_URL"]
+        )
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/metrics"
     assert services["migrate"]["command"] == ["gen", "migrate", "--app", "generated", "upgrade"]
@@ -65,7 +66,10 @@ def test_compose_runs_the_whole_stack() -> None:
     assert server["ports"] == ["8000:8000"]
     assert "/ready" in " ".join(server["healthcheck"]["test"])
     ready = {"condition": "service_completed_successfully"}
-    assert server["depends_on"]["migrate"] == ready and services["worker"]["depends_on"]["migrate"] == ready
+    assert (
+        server["depends_on"]["migrate"] == ready
+        and services["worker"]["depends_on"]["migrate"] == ready
+    )
     worker = services["worker"]
     assert worker["command"] == ["gen", "worker", "--app", "generated"]
     assert worker["environment"]["METRICS_PORT"] == "9101"
@@ -174,7 +178,9 @@ def test_redis_cluster_prefix_keeps_each_queue_in_one_slot(prefix: str) -> None:
     settings = Settings(queue_prefix=prefix, redis_cluster=True)
     tagged = settings.queue_key_prefix
     assert tagged == f"{{{prefix}}}"
-    keys = [f"{tagged}:exam:{suffix}" for suffix in ("wait", "active", "meta", "id", "42", "events")]
+    keys = [
+        f"{tagged}:exam:{suffix}" for suffix in ("wait", "active", "meta", "id", "42", "events")
+    ]
     keys += [f"{tagged}:user:wait"]
     assert len({key_slot(k.encode()) for k in keys}) == 1
     assert Settings(queue_prefix=prefix).queue_key_prefix == prefix

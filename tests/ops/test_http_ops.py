@@ -1,0 +1,187 @@
+"""Request ids, error logging and readiness of the ASGI app, in-process.
+
+Readiness flips with Redis: a dedicated redis-server on a free port is stopped and
+started again under a running app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from flowgen_runtime import migrate
+from flowgen_runtime.app import create_app
+from flowgen_runtime.http_ops import RequestMiddleware
+from flowgen_runtime.logging import configure_logging, get_logger
+from flowgen_runtime.settings import Settings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from generated.registry import REGISTRY
+
+from ..e2e.harness import free_port
+
+
+def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    yield stream
+    configure_logging("INFO", "json")
+
+
+def tiny_app() -> Starlette:
+    log = get_logger("tests.ops")
+
+    async def hello(request: Request) -> JSONResponse:
+        log.info("handling hello")
+        return JSONResponse({"seen": request.headers["x-request-id"]})
+
+    async def boom(_request: Request) -> JSONResponse:
+        raise RuntimeError("secret detail")
+
+    app = Starlette(routes=[Route("/hello", hello), Route("/boom", boom)])
+    app.add_middleware(RequestMiddleware)
+    return app
+
+
+async def test_request_id_is_kept_or_made_and_on_every_log_line(captured: io.StringIO) -> None:
+    transport = httpx.ASGITransport(app=tiny_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        given = await client.get("/hello", headers={"X-Request-ID": "req-42.a:b"})
+        made = await client.get("/hello")
+        refused = await client.get("/hello", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert given.headers["x-request-id"] == "req-42.a:b" == given.json()["seen"]
+    assert len(made.headers["x-request-id"]) == 32 == len(made.json()["seen"])
+    assert refused.headers["x-request-id"] != "bad id\nwith newline"
+    assert refused.json()["seen"] == refused.headers["x-request-id"]
+    ids = [line["request_id"] for line in log_lines(captured) if line["msg"] == "handling hello"]
+    assert ids == ["req-42.a:b", made.headers["x-request-id"], refused.headers["x-request-id"]]
+
+
+async def test_unhandled_error_logged_once_with_traceback_client_sees_only_the_id(
+    captured: io.StringIO,
+) -> None:
+    transport = httpx.ASGITransport(app=tiny_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom", headers={"X-Request-ID": "boom-1"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "Internal server error", "requestId": "boom-1"}
+    assert "secret" not in response.text
+    errors = [line for line in log_lines(captured) if line["level"] == "ERROR"]
+    assert len(errors) == 1
+    assert errors[0]["request_id"] == "boom-1"
+    assert "RuntimeError: secret detail" in errors[0]["exc"]
+
+
+# --- readiness ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A redis-server of this test alone: ``stop()`` and ``start()`` it at will."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        cmd = [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        procs.append(subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL))
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop() -> None:
+        procs[-1].terminate()
+        procs[-1].wait(timeout=10)
+
+    start()
+    yield {"url": f"redis://127.0.0.1:{port}/0", "start": start, "stop": stop}
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+async def ready_client(
+    tmp_path: Path, redis_server: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'app.db'}", redis_url=redis_server["url"],
+        data_dir=str(tmp_path / "data"),
+    )  # fmt: skip
+    app = create_app(REGISTRY, settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            client.sync_url = settings.sync_database_url()  # type: ignore[attr-defined]
+            yield client
+
+
+async def wait_ready(client: httpx.AsyncClient, status: int) -> httpx.Response:
+    for _ in range(50):
+        response = await client.get("/ready")
+        if response.status_code == status:
+            return response
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"/ready stayed {response.status_code}: {response.text}")
+
+
+async def test_ready_follows_migrations_and_redis(
+    ready_client: httpx.AsyncClient, redis_server: dict[str, Any]
+) -> None:
+    unmigrated = await ready_client.get("/ready")
+    assert unmigrated.status_code == 503
+    assert unmigrated.json()["checks"]["migrations"].startswith("unknown")
+    assert migrate.run(REGISTRY, "upgrade", url=ready_client.sync_url) == 0  # type: ignore[attr-defined]
+
+    ok = await wait_ready(ready_client, 200)
+    assert ok.json() == {
+        "status": "ready", "checks": {"database": "ok", "redis": "ok", "migrations": "ok"}
+    }  # fmt: skip
+    assert (await ready_client.get("/health")).status_code == 200
+
+    redis_server["stop"]()
+    down = await wait_ready(ready_client, 503)
+    assert down.json()["checks"] == {"database": "ok", "redis": "unreachable", "migrations": "ok"}
+    assert (await ready_client.get("/health")).status_code == 200  # alive, just not ready
+    metrics = (await ready_client.get("/metrics")).text
+    assert 'flowgen_dependency_up{dependency="redis"} 0.0' in metrics
+
+    redis_server["start"]()
+    back = await wait_ready(ready_client, 200)
+    assert back.json()["status"] == "ready"
