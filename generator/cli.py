@@ -86,9 +86,12 @@ def build_cmd(
         click.echo(f"scaffolded handler module {path} (yours to edit; never overwritten)")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    unprotected = [e.name for e in app.entities if not e.permissions]
+    unprotected = [e.name for e in app.entities if e.permissions is None]
     if unprotected:
-        click.echo("note: no permissions block (reserved for auth): " + ", ".join(unprotected))
+        click.echo(
+            "note: no permissions block, so signed-in callers may do everything and anonymous "
+            "callers nothing: " + ", ".join(unprotected)
+        )
 
 
 def _build_or_exit(specs: Path, out: Path, *, check: bool, allow_destructive: bool) -> BuildResult:
@@ -213,6 +216,27 @@ def migrate_cmd(app_pkg: str, action: str, revision: str | None) -> None:
     from flowgen_runtime.migrate import run
 
     sys.exit(run(_package(app_pkg), action, revision))
+
+
+@main.command("token")
+@click.option("--sub", required=True, help="User id (the `sub` claim).")
+@click.option("--role", "roles", multiple=True, help="A role; repeat for several.")
+@click.option("--ttl", type=int, default=3600, show_default=True, help="Seconds until it expires.")
+def token_cmd(sub: str, roles: tuple[str, ...], ttl: int) -> None:
+    """Mint a development token signed with JWT_SECRET (or gen dev's development secret)."""
+    from flowgen_runtime.auth import dev_secret, mint
+    from flowgen_runtime.settings import get_settings
+
+    settings = get_settings()
+    if not settings.jwt_secret:
+        secret = dev_secret(settings, create=False)
+        if secret is None:
+            raise click.ClickException(
+                "set JWT_SECRET (or run `gen dev` once to create a development secret)"
+            )
+        settings = settings.model_copy(update={"jwt_secret": secret})
+        click.echo("signed with the development secret of `gen dev`", err=True)
+    click.echo(mint(settings, sub, list(roles), ttl))
 
 
 @main.command("dev")

@@ -64,9 +64,24 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.kill()
 
 
+def _dev_secret() -> None:
+    """Sign tokens with a per-checkout development secret unless JWT_SECRET is set."""
+    from flowgen_runtime.auth import dev_secret
+    from flowgen_runtime.settings import get_settings
+
+    settings = get_settings()
+    if settings.jwt_secret:
+        return
+    os.environ["JWT_SECRET"] = dev_secret(settings, create=True) or ""
+    click.echo(
+        "development JWT secret in .flowgen/dev-jwt-secret: `gen token --sub 1 --role admin`"
+    )
+
+
 def run_dev(specs: Path, out: Path, *, port: int | None = None) -> int:
     if not _build_and_migrate(specs, out):
         return 1
+    _dev_secret()
     procs = _start(out, port)
     seen = _fingerprint(specs)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

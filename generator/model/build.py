@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..names import pascal, plural_tail, snake
 from ..spec.errors import SpecErrors, suggest
 from ..spec.loader import LoadedSpecs
@@ -22,10 +24,10 @@ from .ir import (
     Backoff,
     Entity,
     EntityJob,
+    Grant,
     Job,
     JobOptions,
     Operation,
-    Permission,
     Queue,
     RateLimit,
     Relation,
@@ -33,6 +35,7 @@ from .ir import (
     Schedule,
 )
 from .names_check import graphql_name_clashes
+from .permissions import attach_permissions
 from .relations import Draft, resolve_relations
 
 
@@ -45,6 +48,9 @@ def build_app(loaded: LoadedSpecs) -> App:
     entities = [
         _entity(d, relations[name], queue_names, problems) for name, d in sorted(drafts.items())
     ]
+    entities = attach_permissions(
+        entities, {d.spec.entity: (d.spec, d.doc) for d in drafts.values()}, problems
+    )
     queues = _queues(loaded, entities, problems)
     problems.errors.extend(graphql_name_clashes(entities, queues))
     if problems.errors:
@@ -104,7 +110,6 @@ def _entity(d: Draft, relations: list[Relation], queues: set[str], problems: Pro
         indexes=_column_sets(spec.indexes, "indexes", columns, doc, problems),
         operations=_operations(spec, doc, queues, problems),
         cache_ttl=spec.cache.ttl if spec.cache.enabled else None,
-        permissions=_permissions(spec, columns, doc, problems),
         source=source(doc, ("entity",)),
     )
 
@@ -150,39 +155,6 @@ def _operations(
             problems.add(doc, (*path, "queue"), "`queue` is set but `queued` is false")
         ops.append(Operation(name, op.queued, op.queue if op.queued else None))
     return tuple(ops)
-
-
-def _permissions(
-    spec: EntitySpec, columns: dict[str, str], doc: YamlDoc, problems: Problems
-) -> tuple[Permission, ...]:
-    if spec.permissions is None:
-        return ()
-    out = []
-    for op in ("read", "create", "update", "delete"):
-        p = getattr(spec.permissions, op)
-        if p is None:
-            continue
-        for key in ("hidden_fields", "readonly_fields"):
-            for i, name in enumerate(getattr(p, key)):
-                if name not in columns:
-                    problems.add(
-                        doc,
-                        ("permissions", op, key, i),
-                        f"unknown field '{name}'",
-                        suggest(name, list(columns)),
-                    )
-        out.append(
-            Permission(
-                op,
-                tuple(p.roles),
-                p.anonymous,
-                p.row,
-                tuple(p.hidden_fields),
-                tuple(p.readonly_fields),
-                tuple(sorted(p.preset.items())),
-            )  # fmt: skip
-        )
-    return tuple(out)
 
 
 def _backoff(spec: BackoffSpec) -> Backoff:
@@ -262,6 +234,7 @@ def _queue(spec: QueueSpec, doc: YamlDoc, entities: list[Entity], problems: Prob
                 if job.schedule
                 else None,
                 description=job.description,
+                grants=_job_grants(job, doc, path, problems),
                 source=source(doc, path),
             )  # fmt: skip
         )
@@ -287,3 +260,20 @@ def _queue(spec: QueueSpec, doc: YamlDoc, entities: list[Entity], problems: Prob
 
 
 __all__ = ["build_app", "pascal"]
+
+
+def _job_grants(
+    job: Any, doc: YamlDoc, path: tuple[Any, ...], problems: Problems
+) -> tuple[Grant, ...] | None:
+    if job.permissions is None:
+        return None
+    out = []
+    for i, g in enumerate(job.permissions):
+        where = (*path, "permissions", i)
+        if not g.roles and not g.anonymous:
+            problems.add(doc, where, "a grant names `roles` or sets `anonymous: true`")
+        for key in ("row", "hidden", "readonly", "preset"):
+            if getattr(g, key):
+                problems.add(doc, (*where, key), f"`{key}` does not apply to enqueueing a job")
+        out.append(Grant(roles=tuple(g.roles), anonymous=g.anonymous))
+    return tuple(out)

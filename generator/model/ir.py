@@ -153,16 +153,22 @@ class Operation:
 
 
 @dataclass(frozen=True)
-class Permission:
-    """Reserved for the authentication work; carried through unchanged."""
+class Grant:
+    """One grant of an operation; ``row_where`` is the compiled rule (JSON where template)."""
 
-    operation: str
     roles: tuple[str, ...] = ()
     anonymous: bool = False
     row: str | None = None
-    hidden_fields: tuple[str, ...] = ()
-    readonly_fields: tuple[str, ...] = ()
+    row_where: str | None = None
+    hidden: tuple[str, ...] = ()
+    readonly: tuple[str, ...] = ()
     preset: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Permission:
+    operation: str
+    grants: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,8 @@ class Entity:
     indexes: tuple[tuple[str, ...], ...] = ()
     operations: tuple[Operation, ...] = ()
     cache_ttl: int | None = None
-    permissions: tuple[Permission, ...] = ()
+    permissions: tuple[Permission, ...] | None = None
+    """None: no permissions block (signed-in callers may do everything, anonymous nothing)."""
     description: str | None = None
     renamed_from: str | None = None
     source: Source = field(default=Source("<builtin>"), compare=False)
@@ -258,6 +265,8 @@ class Job:
     options: JobOptions = JobOptions()
     schedule: Schedule | None = None
     description: str | None = None
+    grants: tuple[Grant, ...] | None = None
+    """Who may enqueue it; None: any signed-in caller."""
     source: Source = field(default=Source("<builtin>"), compare=False)
 
     @property

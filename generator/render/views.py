@@ -5,12 +5,19 @@ Templates receive one of these and only loop and lay out text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..model.ir import App, Entity, Field, Job, Queue, Relation
 from ..names import camel, pascal, snake
 from . import graphql as g
 from . import pyexpr as p
+from .access import (
+    hideable,
+    job_grants_literal,
+    permissions_literal,
+    preset_fields,
+    relation_always_visible,
+)
 from .api_views import ApiView, api_view
 
 
@@ -94,6 +101,7 @@ class EntityView:
     imports_literal: bool
     api: ApiView
     page_args: str
+    permissions: str
 
 
 def enum_view(f: Field) -> EnumView:
@@ -131,10 +139,12 @@ def _relation(r: Relation) -> RelationView:
     )
 
 
-def _relation_field(r: Relation) -> GqlFieldView:
+def _relation_field(r: Relation, app: App) -> GqlFieldView:
     if r.kind == "belongs_to":
+        # non-null only if every caller may read the target: otherwise it reads as null
+        required = not r.nullable and relation_always_visible(app, r.target)
         return GqlFieldView(
-            r.graphql_name, r.target + ("" if r.nullable else "!"), "", r.description or ""
+            r.graphql_name, r.target + ("!" if required else ""), "", r.description or ""
         )
     return GqlFieldView(
         r.graphql_name, f"{r.target}Connection!", page_args(r.target), r.description or ""
@@ -150,6 +160,8 @@ def page_args(entity: str) -> str:
 
 
 def entity_view(e: Entity, app: App) -> EntityView:
+    hidden = hideable(e)
+    presets = preset_fields(e)
     fields = e.fields
     types = {f.value_type for f in fields}
     checks = tuple(c for f in fields for c in p.check_constraints(f))
@@ -177,10 +189,21 @@ def entity_view(e: Entity, app: App) -> EntityView:
         indexes=tuple((f"ix_{e.table}_{'_'.join(cols)}", cols) for cols in e.indexes),
         unique_constraints=tuple(uniques),
         gql_fields=tuple(
-            GqlFieldView(f.graphql_name, g.gql_type(f), "", f.description or "") for f in fields
+            GqlFieldView(
+                f.graphql_name,
+                g.gql_named(f) if f.name in hidden else g.gql_type(f),
+                "",
+                f.description or "",
+            )
+            for f in fields
         )
-        + tuple(_relation_field(r) for r in e.relations),
-        inputs=tuple(_input(f) for f in fields if not f.is_auto),
+        + tuple(_relation_field(r, app) for r in e.relations),
+        # a field some role gets preset from its token is optional in the input
+        inputs=tuple(
+            _input(replace(f, required=False) if f.name in presets else f)
+            for f in fields
+            if not f.is_auto
+        ),
         relations=tuple(_relation(r) for r in e.relations),
         enums=tuple(enum_view(f) for f in fields if f.enum),
         ops={o.name: (o.queue or "") for o in e.operations},
@@ -195,6 +218,7 @@ def entity_view(e: Entity, app: App) -> EntityView:
         imports_literal=any(f.enum for f in fields),
         api=api_view(e, app, _input),
         page_args=page_args(e.name),
+        permissions=permissions_literal(e),
     )
 
 
@@ -213,6 +237,7 @@ class JobView:
     operation: str
     options: str
     schedule: str
+    grants: str
 
 
 @dataclass(frozen=True)
@@ -268,6 +293,7 @@ def job_view(j: Job) -> JobView:
         operation=ej.operation if ej else "",
         options=_options_expr(j),
         schedule=schedule,
+        grants=job_grants_literal(j),
     )
 
 

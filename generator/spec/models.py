@@ -107,22 +107,30 @@ class CacheSpec(Strict):
     ttl: int = Field(60, ge=1, description="Seconds a cached read lives")
 
 
-class PermissionSpec(Strict):
-    """Shape reserved now; enforced by the authentication work."""
+class GrantSpec(Strict):
+    """Who may do an operation, on which rows, with which fields.
+
+    A caller matches a grant when it has one of ``roles`` (``authenticated`` matches any
+    signed-in caller), or is anonymous and ``anonymous`` is true. The rows it reaches are
+    the union of its matching grants' ``row`` rules (no rule: every row)."""
 
     roles: list[str] = Field(default_factory=list)
-    anonymous: bool = False
+    anonymous: bool = Field(False, description="Callers without a token match this grant")
     row: str | None = Field(None, description="Row rule, e.g. `author_id = $user.id`")
-    hidden_fields: list[str] = Field(default_factory=list)
-    readonly_fields: list[str] = Field(default_factory=list)
-    preset: dict[str, str] = Field(default_factory=dict)
+    hidden: list[str] = Field(default_factory=list, description="read: fields shown as null")
+    readonly: list[str] = Field(default_factory=list, description="create/update: fields refused")
+    preset: dict[str, str] = Field(
+        default_factory=dict, description="create/update: field -> `$user.<claim>` or a literal"
+    )
 
 
 class PermissionsSpec(Strict):
-    read: PermissionSpec | None = None
-    create: PermissionSpec | None = None
-    update: PermissionSpec | None = None
-    delete: PermissionSpec | None = None
+    """Per operation, a list of grants. An operation left out is allowed to nobody."""
+
+    read: list[GrantSpec] | None = None
+    create: list[GrantSpec] | None = None
+    update: list[GrantSpec] | None = None
+    delete: list[GrantSpec] | None = None
 
 
 class EntitySpec(Strict):
@@ -187,6 +195,9 @@ class JobSpec(Strict):
     payload: dict[Identifier, FieldEntry] = Field(default_factory=dict)
     options: JobOptionsSpec | None = None
     schedule: ScheduleSpec | None = None
+    permissions: list[GrantSpec] | None = Field(
+        None, description="Who may enqueue it (roles / anonymous); default: signed-in callers"
+    )
 
 
 class QueueSpec(Strict):

@@ -62,6 +62,7 @@ META = EntityMeta(
     relations={},
     unique_constraints={},
     cache_ttl=None,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

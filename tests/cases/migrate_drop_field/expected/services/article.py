@@ -102,6 +102,7 @@ META = EntityMeta(
     },
     unique_constraints={},
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

@@ -70,6 +70,7 @@ META = EntityMeta(
         "uq_tags_name": ("name",),
     },
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

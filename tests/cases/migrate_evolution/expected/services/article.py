@@ -106,6 +106,7 @@ META = EntityMeta(
     },
     unique_constraints={},
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

@@ -128,6 +128,7 @@ META = EntityMeta(
         "uq_users_email": ("email",),
     },
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

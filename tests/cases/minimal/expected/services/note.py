@@ -61,6 +61,7 @@ META = EntityMeta(
     relations={},
     unique_constraints={},
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

@@ -81,6 +81,7 @@ META = EntityMeta(
     },
     unique_constraints={},
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

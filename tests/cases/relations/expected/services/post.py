@@ -107,6 +107,7 @@ META = EntityMeta(
         ),
     },
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

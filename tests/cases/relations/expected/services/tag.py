@@ -70,6 +70,7 @@ META = EntityMeta(
         "uq_tags_label": ("label",),
     },
     cache_ttl=60,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

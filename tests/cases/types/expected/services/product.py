@@ -134,6 +134,7 @@ META = EntityMeta(
         "uq_products_external_ref": ("external_ref",),
     },
     cache_ttl=15,
+    permissions=None,
     operations={
         "get": "",
         "list": "",

@@ -1,0 +1,107 @@
+"""Permissions from the spec -> model :class:`Permission` objects with compiled row rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from ..spec.errors import suggest
+from ..spec.models import EntitySpec, GrantSpec
+from ..spec.yaml_source import YamlDoc
+from .context import Problems
+from .ir import Entity, Grant, Permission
+from .rules import RuleError, compile_rule
+
+OPERATIONS = ("read", "create", "update", "delete")
+
+
+def attach_permissions(
+    entities: list[Entity], specs: dict[str, tuple[EntitySpec, YamlDoc]], problems: Problems
+) -> list[Entity]:
+    """Entities with their permissions resolved (rules need every entity's relations)."""
+    by_name = {e.name: e for e in entities}
+    out = []
+    for e in entities:
+        spec, doc = specs[e.name]
+        if spec.permissions is None:
+            out.append(e)
+            continue
+        perms = []
+        for op in OPERATIONS:
+            grants = getattr(spec.permissions, op)
+            if grants is None:
+                continue
+            perms.append(
+                Permission(
+                    op,
+                    tuple(
+                        _grant(e, by_name, op, i, g, doc, problems) for i, g in enumerate(grants)
+                    ),
+                )
+            )
+        out.append(replace(e, permissions=tuple(perms)))
+    return out
+
+
+def _grant(
+    e: Entity,
+    by_name: dict[str, Entity],
+    op: str,
+    i: int,
+    g: GrantSpec,
+    doc: YamlDoc,
+    problems: Problems,
+) -> Grant:
+    path = ("permissions", op, i)
+    if not g.roles and not g.anonymous:
+        problems.add(doc, path, "a grant names `roles` or sets `anonymous: true`")
+    fields = {f.name for f in e.fields}
+    for key, allowed in (
+        ("hidden", op == "read"),
+        ("readonly", op in ("create", "update")),
+        ("preset", op in ("create", "update")),
+    ):
+        names = list(getattr(g, key))
+        if names and not allowed:
+            problems.add(doc, (*path, key), f"`{key}` does not apply to {op}")
+        for j, name in enumerate(names):
+            if name not in fields:
+                problems.add(
+                    doc,
+                    (*path, key, j if key != "preset" else name),
+                    f"unknown field '{name}'",
+                    suggest(name, sorted(fields)),
+                )
+    where = None
+    if g.row is not None:
+        try:
+            where = json.dumps(compile_rule(g.row, _resolver(e, by_name)), sort_keys=True)
+        except RuleError as exc:
+            problems.add(doc, (*path, "row"), f"row rule: {exc}")
+    return Grant(
+        roles=tuple(g.roles), anonymous=g.anonymous, row=g.row, row_where=where,
+        hidden=tuple(g.hidden), readonly=tuple(g.readonly), preset=tuple(sorted(g.preset.items())),
+    )  # fmt: skip
+
+
+def _resolver(entity: Entity, by_name: dict[str, Entity]) -> Any:
+    def resolve(path: list[str], comparison: dict[str, Any], e: Entity = entity) -> dict[str, Any]:
+        head, rest = path[0], path[1:]
+        relations = {r.name: r for r in e.relations}
+        fields = {f.name for f in e.fields}
+        if not rest:
+            if head in fields:
+                return {head: comparison}
+            if head in relations and relations[head].kind == "belongs_to":
+                return {relations[head].fk or head: comparison}
+            hint = suggest(head, sorted(fields | set(relations)))
+            raise RuleError(f"{e.name} has no field '{head}'" + (f" ({hint})" if hint else ""))
+        if head not in relations:
+            hint = suggest(head, sorted(relations))
+            raise RuleError(f"{e.name} has no relation '{head}'" + (f" ({hint})" if hint else ""))
+        rel = relations[head]
+        inner = resolve(rest, comparison, by_name[rel.target])
+        return {head: inner if rel.kind == "belongs_to" else {"some": inner}}
+
+    return resolve
