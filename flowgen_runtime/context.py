@@ -7,6 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiodataloader import DataLoader
 
+from .auth import FULL, Access, resolve
+from .errors import ForbiddenError, UnauthenticatedError
+
+DENY: dict[str, Any] = {"or": []}
+"""A where that matches no row."""
+
 if TYPE_CHECKING:
     from .state import AppState
 
@@ -14,8 +20,10 @@ if TYPE_CHECKING:
 class Context:
     """What a resolver sees as ``info.context``.
 
-    ``scope`` identifies what the caller may see; cache keys include it so callers with
-    different visibility never share a cached result (anonymous callers share ``anon``).
+    ``identity`` is the signed-in caller (``None``: anonymous); ``system`` contexts (workers
+    running queued mutations, migrations) bypass permissions. ``scope`` identifies the
+    caller for whole-response cache keys; entity reads key on :meth:`access` scopes, so
+    callers with the same visibility share results and others never do.
     """
 
     def __init__(
@@ -25,13 +33,50 @@ class Context:
         request: Any = None,
         request_id: str | None = None,
         identity: Any = None,
+        system: bool = False,
     ) -> None:
         self.state = state
         self.request = request
         self.request_id = request_id
         self.identity = identity
-        self.scope = "anon" if identity is None else f"user:{identity}"
+        self.system = system
+        if system:
+            self.scope = "system"
+        elif identity is None:
+            self.scope = "anon"
+        else:
+            self.scope = getattr(identity, "scope", f"user:{identity}")
         self._loaders: dict[Hashable, DataLoader] = {}
+        self._access: dict[tuple[str, str], Access | Exception] = {}
+
+    def access(self, meta: Any, op: str) -> Access:
+        """The caller's :class:`~.auth.Access` to ``op`` on an entity (raises if none)."""
+        if self.system:
+            return FULL
+        key = (meta.name, op)
+        found = self._access.get(key)
+        if found is None:
+            try:
+                found = resolve(meta.permissions, op, self.identity, meta.name)
+            except (UnauthenticatedError, ForbiddenError) as exc:
+                found = exc
+            self._access[key] = found
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def rows(self, meta: Any) -> Any:
+        """Rows of ``meta`` the caller may read: a where, ``None`` for all, DENY for none."""
+        try:
+            return self.access(meta, "read").rows
+        except (UnauthenticatedError, ForbiddenError):
+            return DENY
+
+    def hidden(self, meta: Any) -> frozenset[str]:
+        try:
+            return self.access(meta, "read").hidden
+        except (UnauthenticatedError, ForbiddenError):
+            return frozenset()
 
     @property
     def db(self) -> Any:

@@ -22,7 +22,9 @@ from graphql.validation import ASTValidationRule
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .auth import authenticate
 from .documents import Document, DocumentCache
+from .errors import UnauthenticatedError
 
 JSON = "application/json"
 
@@ -72,10 +74,16 @@ class GraphQLEndpoint:
         variables = data.get("variables")
         if variables is not None and not isinstance(variables, dict):
             return _error("`variables` must be a JSON object.")
+        try:
+            identity = authenticate(self.state.settings, request.headers.get("authorization"))
+        except UnauthenticatedError as exc:
+            refusal = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
+            return Response(orjson.dumps(refusal), status_code=401, media_type=JSON)
         doc = self.documents.get(data["query"])
         ctx = self.state.context(
-            request=request, request_id=request.headers.get("x-request-id") or uuid.uuid4().hex
-        )
+            request=request, request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            identity=identity,
+        )  # fmt: skip
         op_name = data.get("operationName")
         ttl = (
             doc.cache_ttl.get(op_name)

@@ -46,7 +46,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from .auth import authenticate
+from .errors import UnauthenticatedError
 from .jobs import clean, job_status, pause, queue_overview, resume, retry_failed
+from .jobs_api import is_admin, may_see_job
 from .state import AppState
 
 __all__ = ["JOB_ROUTES"]
@@ -72,9 +75,13 @@ async def job_events(request: Request) -> Response:
     queue, job_id = request.path_params["queue"], request.path_params["id"]
     if queue not in state.registry.queues:
         return _error(404, f"unknown queue {queue!r}")
+    try:
+        identity = authenticate(state.settings, request.headers.get("authorization"))
+    except UnauthenticatedError as exc:
+        return _error(401, exc.message, **{"www-authenticate": "Bearer"})
     first = await job_status(state.jobs, queue, job_id)
-    if first is None:
-        return _error(404, f"no job {job_id!r} in queue {queue!r}")
+    if first is None or not may_see_job(state.settings, identity, first.get("owner")):
+        return _error(404, f"no job {job_id!r} in queue {queue!r}")  # others' jobs look missing
     headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
     stream = _follow(state, queue, job_id, first)
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
@@ -119,8 +126,15 @@ def _event(kind: str, data: dict[str, Any]) -> str:
 
 
 def _denied(request: Request) -> JSONResponse | None:
-    """None if the request carries the monitor token; else the response refusing it."""
-    token = _state(request).settings.monitor_token
+    """None if the request carries the monitor token or an admin's JWT; else the refusal."""
+    settings = _state(request).settings
+    try:
+        identity = authenticate(settings, request.headers.get("authorization"))
+    except UnauthenticatedError:
+        identity = None
+    if is_admin(settings, identity):
+        return None
+    token = settings.monitor_token
     if not token:
         return _error(403, "the monitor API is disabled; set MONITOR_TOKEN to enable it")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")

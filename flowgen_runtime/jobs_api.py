@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .auth import resolve
 from .context import Context
 from .errors import NotFoundError, UserInputError
 from .jobs import PayloadError, QueueDef, job_status, prepare
 from .naming import camel
 from .outbox import current_outbox
+
+_DEFAULT: Any = object()
 
 
 async def enqueue_job(
@@ -20,14 +23,26 @@ async def enqueue_job(
     payload: Mapping[str, Any],
     *,
     job_id: str | None = None,
+    grants: Any = _DEFAULT,
 ) -> Any:
     """Validate and enqueue; payload errors come back as ``BAD_USER_INPUT`` naming each field.
+
+    ``grants`` say who may enqueue (the spec's job ``permissions``; by default any signed-in
+    caller). The caller's id is stored with the job: ``jobStatus`` shows a job to the user
+    who enqueued it and to admin roles only. A client's job id (idempotency key) is scoped
+    to its user, so two users' keys never meet.
 
     Inside an open :func:`~flowgen_runtime.outbox.transaction` the job is held until that
     transaction commits, and dropped if it rolls back.
     """
+    if not ctx.system:
+        perms = None if grants is _DEFAULT else {"enqueue": grants}
+        resolve(perms, "enqueue", ctx.identity, f"{queue.name}.{name}")
+    owner = None if ctx.identity is None else ctx.identity.id
+    if job_id is not None and owner is not None:
+        job_id = f"u{owner}-{job_id}"
     try:
-        job = prepare(queue, name, dict(payload), job_id, ctx.request_id)
+        job = prepare(queue, name, dict(payload), job_id, ctx.request_id, owner=owner)
     except PayloadError as exc:
         # entity jobs wrap the mutation input as {"input": ...}; user jobs take it bare
         prefix: list[str | int] = [] if "." in name else ["input"]
@@ -49,10 +64,26 @@ async def job_status_for(ctx: Context, queue: str, job_id: str) -> Any:
     if queue not in ctx.registry.queues:
         raise NotFoundError(f"unknown queue {queue!r}")
     status = await job_status(ctx.jobs, queue, job_id)
-    if status is None:
-        return None
+    if status is None or not _may_see(ctx, status.get("owner")):
+        return None  # someone else's job looks exactly like a missing one
     # the schema is built with convert_names_case: resolvers read snake_case keys
     return {_snake(k): v for k, v in status.items()}
+
+
+def _may_see(ctx: Context, owner: Any) -> bool:
+    return ctx.system or may_see_job(ctx.settings, ctx.identity, owner)
+
+
+def is_admin(settings: Any, identity: Any) -> bool:
+    admins = {r.strip() for r in settings.admin_roles.split(",") if r.strip()}
+    return identity is not None and bool(identity.roles & admins)
+
+
+def may_see_job(settings: Any, identity: Any, owner: Any) -> bool:
+    """A job is visible to the user who enqueued it and to admin roles."""
+    if identity is None:
+        return False
+    return is_admin(settings, identity) or owner == identity.id
 
 
 def _snake(name: str) -> str:

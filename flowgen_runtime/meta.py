@@ -43,6 +43,8 @@ class EntityMeta:
     unique_constraints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cache_ttl: int | None = None
     operations: Mapping[str, str] = field(default_factory=dict)
+    permissions: Any = None
+    """``{op: (Grant, ...)}`` from the spec, or ``None`` (signed-in callers only)."""
 
     @property
     def table(self) -> Any:

@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 
+from .auth import AUTHENTICATED, Grant
 from .context import Context
+from .service_guard import explain_missing, restrict, rows_rule
 from .service_read import ReadMixin
 from .service_write import WriteMixin
+
+_CHECKED = (Grant(roles=frozenset({AUTHENTICATED}), anonymous=True),)
 
 
 class EntityService(ReadMixin, WriteMixin):
@@ -32,33 +37,50 @@ class EntityService(ReadMixin, WriteMixin):
         from .jobs_api import enqueue_job
 
         queue = ctx.registry.queues[self.meta.operations[op]]
-        return await enqueue_job(ctx, queue, f"{self.meta.name}.{op}", payload, job_id=key)
+        # permission was checked by the caller of _enqueue; the worker runs it as system
+        return await enqueue_job(
+            ctx, queue, f"{self.meta.name}.{op}", payload, job_id=key, grants=_CHECKED
+        )
 
     async def enqueue_create(
         self, ctx: Context, data: Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> Any:
-        return await self._enqueue(ctx, "create", {"input": dict(data)}, idempotency_key)
+        """Checked now (role, readonly fields, presets from the caller's claims), run later."""
+        access = ctx.access(self.meta, "create")
+        values = restrict(self.meta, access, dict(data))
+        return await self._enqueue(ctx, "create", {"input": values}, idempotency_key)
 
     async def enqueue_update(
         self, ctx: Context, id: Any, data: Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> Any:
-        self.parse_id(id)
-        return await self._enqueue(
-            ctx, "update", {"id": str(id), "input": dict(data)}, idempotency_key
-        )
+        access = await self._reachable(ctx, id, "update")
+        values = restrict(self.meta, access, dict(data))
+        return await self._enqueue(ctx, "update", {"id": str(id), "input": values}, idempotency_key)
 
     async def enqueue_delete(
         self, ctx: Context, id: Any, *, idempotency_key: str | None = None
     ) -> Any:
-        self.parse_id(id)
+        await self._reachable(ctx, id, "delete")
         return await self._enqueue(ctx, "delete", {"id": str(id)}, idempotency_key)
+
+    async def _reachable(self, ctx: Context, id: Any, op: str) -> Any:
+        """The caller may ``op`` this row now (the worker performs it as system later)."""
+        pk = self.parse_id(id)
+        access = ctx.access(self.meta, op)
+        async with ctx.db.read_session() as s:
+            stmt = sa.select(self._pk_col).where(
+                self._pk_col == pk, rows_rule(ctx, self.meta, access)
+            )
+            if await s.scalar(stmt) is None:
+                raise await explain_missing(s, ctx, self.meta, pk, op)
+        return access
 
 
 def entity_job_handler(service: EntityService, op: str) -> Callable[..., Any]:
     """The worker-side handler of a queued mutation: runs it through the service layer."""
 
     async def handler(payload: BaseModel, job: Any) -> Any:
-        ctx = job.extra["state"].context(request_id=job.request_id)
+        ctx = job.extra["state"].context(request_id=job.request_id, system=True)
         data = payload.model_dump(mode="json", exclude_unset=True)
         if op == "create":
             row = await service.create(ctx, data["input"])

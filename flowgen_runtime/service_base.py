@@ -11,7 +11,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from .context import Context
-from .db import is_check_violation, is_fk_violation, is_unique_violation, violated_constraint
+from .db import (
+    is_check_violation,
+    is_fk_violation,
+    is_not_null_violation,
+    is_unique_violation,
+    violated_constraint,
+)
 from .errors import UserInputError, from_validation
 from .meta import EntityMeta
 from .naming import camel
@@ -102,6 +108,9 @@ class ServiceBase:
             return UserInputError(
                 [{"path": prefix, "message": "refers to a row that does not exist"}]
             )
+        if is_not_null_violation(exc):  # e.g. a field only preset for other roles, left out
+            column = name.split(".")[-1] if name else ""
+            return UserInputError([{"path": [*prefix, camel(column)], "message": "is required"}])
         if is_check_violation(exc):
             return UserInputError([{"path": prefix, "message": f"violates constraint {name}"}])
         return UserInputError([{"path": prefix, "message": "violates a database constraint"}])

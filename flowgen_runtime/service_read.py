@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from .context import Context
 from .errors import UserInputError
 from .query.aggregate import aggregate_query, aggregate_rows
-from .query.filters import involved
+from .query.filters import Scope, involved, visible
 from .query.pages import connection, group_rows, page_query, partitioned
 from .query.values import coerce, to_json
 from .service_base import ServiceBase
@@ -23,11 +23,36 @@ def _key(args: Mapping[str, Any]) -> str:
 
 
 class ReadMixin(ServiceBase):
+    """Every read applies the caller's read access: its row rule is ANDed into the SQL
+    (counts and aggregates included) and hidden fields read as null."""
+
+    def _masked(self, ctx: Context) -> Any:
+        hidden = ctx.hidden(self.meta)
+        if not hidden:
+            return self._row
+        return lambda mapping: {f: (None if f in hidden else mapping[f]) for f in self.meta.fields}
+
     async def _cached(
         self, ctx: Context, key: tuple[Any, ...], load: Any, where: Any = None
     ) -> Any:
-        entities = {self.meta.name, *involved(ctx.registry, self.meta, where)}
-        return await ctx.cache.get_or_load(entities, self.meta.cache_ttl, (*key, ctx.scope), load)
+        access = ctx.access(self.meta, "read")
+        reached = {"and": [where or {}, access.rows or {}]}
+        others = involved(ctx.registry, self.meta, reached)
+        entities = {self.meta.name, *others}
+        # the result depends on what the caller sees of every entity the filter reaches
+        scope = (
+            "system"
+            if ctx.system
+            else json.dumps(
+                [access.scope, *(self._seen(ctx, name) for name in sorted(others))], default=str
+            )
+        )
+        return await ctx.cache.get_or_load(entities, self.meta.cache_ttl, (*key, scope), load)
+
+    @staticmethod
+    def _seen(ctx: Context, entity: str) -> Any:
+        meta = ctx.registry.services[entity].meta
+        return [ctx.rows(meta), sorted(ctx.hidden(meta))]
 
     async def get(self, ctx: Context, id: Any) -> dict[str, Any] | None:
         pk = self.parse_id(id)
@@ -36,12 +61,14 @@ class ReadMixin(ServiceBase):
     async def get_by(self, ctx: Context, lookup: Mapping[str, Any]) -> dict[str, Any] | None:
         """One row by a unique field set, e.g. ``{"slug": "algebra"}``."""
         values = {k: coerce(self.meta.field_types[k], v, [k]) for k, v in lookup.items()}
+        ctx.access(self.meta, "read")  # refuse before touching the cache
 
         async def load() -> dict[str, Any] | None:
             stmt = self._select().where(*(self.meta.table.c[k] == v for k, v in values.items()))
+            stmt = stmt.where(visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, {}, []))
             async with ctx.db.read_session() as s:
                 row = (await s.execute(stmt)).mappings().first()
-            return self._row(row) if row else None
+            return self._masked(ctx)(row) if row else None
 
         return await self._cached(ctx, ("get", _key(values)), load)
 
@@ -50,13 +77,15 @@ class ReadMixin(ServiceBase):
     ) -> dict[str, Any]:
         """A page of rows as a Relay connection (``where``, ``order_by``, ``first``...)."""
 
+        ctx.access(self.meta, "read")
+        stmt, where, order, page, _ = page_query(
+            Scope(ctx.registry, ctx), self.meta, args, self.meta.fields
+        )
+
         async def load() -> dict[str, Any]:
-            stmt, where, order, page, _ = page_query(
-                ctx.registry, self.meta, args, self.meta.fields
-            )
             async with ctx.db.read_session() as s:
                 rows = (await s.execute(stmt.limit(page.size + 1))).mappings().all()
-                result = connection(rows, order, page, self._row)
+                result = connection(rows, order, page, self._masked(ctx))
                 if total:
                     count = sa.select(sa.func.count()).select_from(self.meta.table).where(where)
                     result["total_count"] = await s.scalar(count)
@@ -67,8 +96,12 @@ class ReadMixin(ServiceBase):
     async def aggregate(
         self, ctx: Context, where: Mapping[str, Any] | None, group_by: Sequence[str] | None
     ) -> list[dict[str, Any]]:
+        ctx.access(self.meta, "read")
+        stmt, groups, numeric = aggregate_query(
+            Scope(ctx.registry, ctx), self.meta, where, group_by
+        )
+
         async def load() -> list[dict[str, Any]]:
-            stmt, groups, numeric = aggregate_query(ctx.registry, self.meta, where, group_by)
             async with ctx.db.read_session() as s:
                 rows = (await s.execute(stmt)).mappings().all()
             return aggregate_rows(rows, groups, numeric)
@@ -83,11 +116,12 @@ class ReadMixin(ServiceBase):
             return None
 
         async def batch(keys: list[Any]) -> list[Any]:
+            stmt = self._select().where(self._pk_col.in_(keys))
+            stmt = stmt.where(visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, {}, []))
             async with ctx.db.read_session() as s:
-                rows = (
-                    (await s.execute(self._select().where(self._pk_col.in_(keys)))).mappings().all()
-                )
-            found = {str(r[self.meta.pk]): self._row(r) for r in rows}
+                rows = (await s.execute(stmt)).mappings().all()
+            row = self._masked(ctx)
+            found = {str(r[self.meta.pk]): row(r) for r in rows}
             return [found.get(str(k)) for k in keys]
 
         return await ctx.loader(("pk", self.meta.name), batch).load(self.parse_id(id))
@@ -127,7 +161,7 @@ class ReadMixin(ServiceBase):
     ) -> dict[str, Any]:
         async def batch(keys: list[Any]) -> list[Any]:
             stmt, where, order, page, t = page_query(
-                ctx.registry, self.meta, args, self.meta.fields
+                Scope(ctx.registry, ctx), self.meta, args, self.meta.fields
             )
             stmt, parent_expr = shape(stmt)
             stmt = partitioned(stmt.where(parent_expr.in_(keys)), parent_expr, order, page, t)
@@ -146,7 +180,7 @@ class ReadMixin(ServiceBase):
                     counts = {str(r.p): r.n for r in await s.execute(count_stmt)}
             out = []
             for k in keys:
-                result = connection(groups.get(str(k), []), order, page, self._row)
+                result = connection(groups.get(str(k), []), order, page, self._masked(ctx))
                 if total:
                     result["total_count"] = counts.get(str(k), 0)
                 out.append(result)

@@ -14,10 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .context import Context
 from .db import is_fk_violation
-from .errors import ConflictError, NotFoundError, UserInputError
-from .query.filters import build_where
+from .errors import ConflictError, ForbiddenError, UserInputError
+from .query.filters import Scope, visible
 from .query.nested import apply_nested
 from .service_base import ServiceBase
+from .service_guard import explain_missing, nested_guard, restrict, rows_rule, still_allowed
 
 
 class WriteMixin(ServiceBase):
@@ -47,14 +48,14 @@ class WriteMixin(ServiceBase):
         *,
         indexed: bool = False,
     ) -> tuple[list[dict[str, Any]], set[str]]:
+        access = ctx.access(self.meta, "create")
         prepared = []
         errors = []
         for i, data in enumerate(items):
             here = [*prefix, i] if indexed else prefix
             try:
-                prepared.append(
-                    (here, *self._split(self._validate(self.meta.create_input, data, here)))
-                )
+                values, nested = self._split(self._validate(self.meta.create_input, data, here))
+                prepared.append((here, restrict(self.meta, access, values), nested))
             except UserInputError as exc:
                 errors += exc.errors
         if errors:
@@ -68,30 +69,49 @@ class WriteMixin(ServiceBase):
                     )
                     row = self._row(result.mappings().one())
                     touched |= await apply_nested(
-                        s, ctx.registry, self.meta, row[self.meta.pk], nested, here
+                        s,
+                        ctx.registry,
+                        self.meta,
+                        row[self.meta.pk],
+                        nested,
+                        here,
+                        nested_guard(ctx),
                     )
                 except IntegrityError as exc:
                     await s.rollback()
                     raise await self._write_error(ctx, exc, values, here) from None
                 out.append(row)
+            if not await still_allowed(s, ctx, self.meta, access, [r[self.meta.pk] for r in out]):
+                await s.rollback()
+                raise ForbiddenError(f"not allowed to create this {self.meta.name}")
             await s.commit()
         return out, touched
 
     async def update(self, ctx: Context, id: Any, data: Mapping[str, Any]) -> dict[str, Any]:
         pk = self.parse_id(id)
+        access = ctx.access(self.meta, "update")
         values, nested = self._split(self._validate(self.meta.update_input, data))
+        values = restrict(self.meta, access, values) if values or access.preset else values
         touched: set[str] = set()
+        mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
         async with ctx.db.session() as s:
             try:
                 if values:
-                    stmt = sa.update(self.meta.table).where(self._pk_col == pk).values(**values)
+                    stmt = sa.update(self.meta.table).where(mine).values(**values)
                     result = await s.execute(stmt.returning(*self._columns))
                 else:
-                    result = await s.execute(self._select().where(self._pk_col == pk))
+                    result = await s.execute(self._select().where(mine))
                 found = result.mappings().first()
                 if found is None:
-                    raise NotFoundError(f"{self.meta.name} {pk} not found")
-                touched = await apply_nested(s, ctx.registry, self.meta, pk, nested, ["input"])
+                    raise await explain_missing(s, ctx, self.meta, pk, "update")
+                if not await still_allowed(s, ctx, self.meta, access, [pk]):
+                    await s.rollback()
+                    raise ForbiddenError(
+                        f"this change would take {self.meta.name} {pk} out of your reach"
+                    )
+                touched = await apply_nested(
+                    s, ctx.registry, self.meta, pk, nested, ["input"], nested_guard(ctx)
+                )
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
@@ -102,19 +122,41 @@ class WriteMixin(ServiceBase):
     async def upsert(
         self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Insert, or update the fields given where the unique ``lookup`` fields match."""
+        """Insert, or update the fields given where the unique ``lookup`` fields match.
+        Needs both create and update access; the update only touches a row the caller may
+        update (ON CONFLICT ... DO UPDATE ... WHERE rule)."""
+        create, update = ctx.access(self.meta, "create"), ctx.access(self.meta, "update")
         values, nested = self._split(self._validate(self.meta.create_input, data))
+        values = restrict(self.meta, update, restrict(self.meta, create, values))
         missing = [k for k in lookup if values.get(k) is None]
         if missing:
             raise UserInputError(
                 [{"path": ["input", k], "message": "required to upsert"} for k in missing]
             )
         async with ctx.db.session() as s:
-            stmt = _upsert_statement(s.bind.dialect.name, self.meta.table, values, lookup)
+            stmt = _upsert_statement(
+                s.bind.dialect.name,
+                self.meta.table,
+                values,
+                lookup,
+                rows_rule(ctx, self.meta, update),
+            )
             try:
-                row = self._row((await s.execute(stmt.returning(*self._columns))).mappings().one())
+                found = (await s.execute(stmt.returning(*self._columns))).mappings().first()
+                if found is None:
+                    raise ForbiddenError(f"not allowed to update the existing {self.meta.name}")
+                row = self._row(found)
+                if not await still_allowed(s, ctx, self.meta, create, [row[self.meta.pk]]):
+                    await s.rollback()
+                    raise ForbiddenError(f"not allowed to create this {self.meta.name}")
                 touched = await apply_nested(
-                    s, ctx.registry, self.meta, row[self.meta.pk], nested, ["input"]
+                    s,
+                    ctx.registry,
+                    self.meta,
+                    row[self.meta.pk],
+                    nested,
+                    ["input"],
+                    nested_guard(ctx),
                 )
             except IntegrityError as exc:
                 await s.rollback()
@@ -134,36 +176,51 @@ class WriteMixin(ServiceBase):
                     for k in nested
                 ]
             )
+        access = ctx.access(self.meta, "update")
+        values = restrict(self.meta, access, values)
         if not values:
             return {"count": 0}
-        cond = build_where(ctx.registry, self.meta, self.meta.table, where, ["where"])
+        cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
         async with ctx.db.session() as s:
             try:
-                result = await s.execute(sa.update(self.meta.table).where(cond).values(**values))
+                stmt = sa.update(self.meta.table).where(cond).values(**values)
+                pks = list((await s.execute(stmt.returning(self._pk_col))).scalars())
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
+            if not await still_allowed(s, ctx, self.meta, access, pks):
+                await s.rollback()
+                raise ForbiddenError(
+                    f"this change would take {self.meta.name} rows out of your reach"
+                )
             await s.commit()
         await self._invalidate(ctx)
-        return {"count": result.rowcount}
+        return {"count": len(pks)}
+
+    def _where(self, ctx: Context, where: Mapping[str, Any]) -> Any:
+        """A bulk filter sees only what the caller can read (and refuses hidden fields)."""
+        return visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, where, ["where"])
 
     async def delete(self, ctx: Context, id: Any) -> dict[str, Any]:
         pk = self.parse_id(id)
+        access = ctx.access(self.meta, "delete")
         async with ctx.db.session() as s:
-            stmt = sa.delete(self.meta.table).where(self._pk_col == pk).returning(*self._columns)
+            mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
+            stmt = sa.delete(self.meta.table).where(mine).returning(*self._columns)
             try:
                 found = (await s.execute(stmt)).mappings().first()
             except IntegrityError as exc:
                 await s.rollback()
                 raise self._delete_error(exc, f"{self.meta.name} {pk} is") from None
             if found is None:
-                raise NotFoundError(f"{self.meta.name} {pk} not found")
+                raise await explain_missing(s, ctx, self.meta, pk, "delete")
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
         return self._row(found)
 
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
-        cond = build_where(ctx.registry, self.meta, self.meta.table, where, ["where"])
+        access = ctx.access(self.meta, "delete")
+        cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
         async with ctx.db.session() as s:
             try:
                 result = await s.execute(sa.delete(self.meta.table).where(cond))
@@ -194,7 +251,7 @@ class WriteMixin(ServiceBase):
 
 
 def _upsert_statement(
-    dialect: str, table: sa.Table, values: dict[str, Any], lookup: Sequence[str]
+    dialect: str, table: sa.Table, values: dict[str, Any], lookup: Sequence[str], rule: Any
 ) -> Any:
     """``INSERT ... ON CONFLICT (lookup) DO UPDATE`` for PostgreSQL or SQLite."""
     from sqlalchemy.dialects import postgresql, sqlite
@@ -204,4 +261,4 @@ def _upsert_statement(
     changes = {k: stmt.excluded[k] for k in values if k not in lookup}
     # with nothing to change, a no-op update still makes RETURNING give the existing row
     changes = changes or {k: stmt.excluded[k] for k in lookup}
-    return stmt.on_conflict_do_update(index_elements=list(lookup), set_=changes)
+    return stmt.on_conflict_do_update(index_elements=list(lookup), set_=changes, where=rule)

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_jwks_file: str | None = None
+    """A JWKS document on disk (RS256/ES256); the token's ``kid`` picks the key."""
+    jwt_user_claim: str = "sub"
+    """Dotted path of the claim holding the user id."""
+    jwt_roles_claim: str = "roles"
+    """Dotted path of the claim holding the roles (a list, or a space-separated string)."""
+    jwt_leeway_s: int = Field(default=0, ge=0)
+    admin_roles: str = "admin"
+    """Comma-separated roles that see every job's status and may use the queue monitor."""
     queue_prefix: str = "bull"
     """Key prefix of the BullMQ queues."""
     redis_cluster: bool = False

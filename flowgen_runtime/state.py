@@ -49,6 +49,9 @@ class AppState:
             await self.db.dispose()
 
     def context(
-        self, *, request: Any = None, request_id: str | None = None, identity: Any = None
-    ) -> Context:
-        return Context(self, request=request, request_id=request_id, identity=identity)
+        self, *, request: Any = None, request_id: str | None = None, identity: Any = None,
+        system: bool = False,
+    ) -> Context:  # fmt: skip
+        return Context(
+            self, request=request, request_id=request_id, identity=identity, system=system
+        )

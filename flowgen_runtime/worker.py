@@ -24,7 +24,7 @@ _HEARTBEAT_S = 5.0
 def app_context(job: JobContext) -> Context:
     """A service context inside a job handler: ``ctx = app_context(job)``."""
     state: AppState = job.extra["state"]
-    return state.context(request_id=job.request_id)
+    return state.context(request_id=job.request_id, system=True)
 
 
 def _parser() -> argparse.ArgumentParser:

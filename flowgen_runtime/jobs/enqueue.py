@@ -102,7 +102,9 @@ def validate_payload(job: JobDef, payload: Payload) -> pydantic.BaseModel:
         raise PayloadError.from_validation_error(job.name, exc) from None
 
 
-def job_data(model: pydantic.BaseModel, *, request_id: str | None) -> dict[str, Any]:
+def job_data(
+    model: pydantic.BaseModel, *, request_id: str | None, owner: str | None = None
+) -> dict[str, Any]:
     """The BullMQ job data for a validated payload: JSON-mode fields plus ``_meta``.
 
     Only the fields the caller set are stored: the worker re-validates and fills defaults
@@ -110,7 +112,10 @@ def job_data(model: pydantic.BaseModel, *, request_id: str | None) -> dict[str, 
     a server-side default) must stay absent rather than become an explicit null.
     """
     data = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    return {**data, META_KEY: {"request_id": request_id}}
+    meta: dict[str, Any] = {"request_id": request_id}
+    if owner is not None:
+        meta["owner"] = owner  # the user who enqueued it: job status is shown to them only
+    return {**data, META_KEY: meta}
 
 
 @dataclass(frozen=True)
@@ -134,10 +139,11 @@ def prepare(
     job_id: str | None = None,
     request_id: str | None = None,
     delay_ms: int | None = None,
+    owner: str | None = None,
 ) -> PreparedJob:
     """Validate ``payload`` (:class:`PayloadError` if invalid) and build the job's data and opts."""
     job = queue.job(job_name)
-    data = job_data(validate_payload(job, payload), request_id=request_id)
+    data = job_data(validate_payload(job, payload), request_id=request_id, owner=owner)
     return PreparedJob(queue.name, job.name, data, _opts(job, job_id, delay_ms))
 
 

@@ -53,6 +53,7 @@ async def job_status(queues: JobQueues, queue: str, job_id: str) -> dict[str, An
         "processedAt": iso_time(job.processedOn),
         "finishedAt": iso_time(job.finishedOn),
         "requestId": meta.get("request_id") if isinstance(meta, dict) else None,
+        "owner": meta.get("owner") if isinstance(meta, dict) else None,
     }
 
 

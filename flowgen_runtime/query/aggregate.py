@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import UserInputError
+from ..errors import ForbiddenError, UserInputError
 from ..meta import EntityMeta
-from .filters import build_where
+from .filters import scoped, visible
 
 NUMERIC = {"int", "float", "decimal"}
 _FUNCS: dict[str, Any] = {
@@ -24,20 +24,27 @@ def aggregate_query(
     registry: Any, meta: EntityMeta, where: Mapping[str, Any] | None, group_by: Sequence[str] | None
 ) -> tuple[sa.Select[Any], list[str], list[str]]:
     t = meta.table
+    scope = scoped(registry)
+    hidden = scope.hidden(meta)
     groups = list(dict.fromkeys(group_by or []))
     for g in groups:
         if meta.field_types.get(g) in (None, "json"):
             raise UserInputError([{"path": ["groupBy"], "message": f"cannot group by {g}"}])
+        if g in hidden:
+            raise ForbiddenError(f"cannot group {meta.name} by {g}: the field is hidden from you")
     numeric = [
         f
         for f in meta.fields
-        if meta.field_types[f] in NUMERIC and f != meta.pk and not _is_fk(meta, f)
+        if meta.field_types[f] in NUMERIC
+        and f != meta.pk
+        and not _is_fk(meta, f)
+        and f not in hidden
     ]
     cols: list[Any] = [t.c[g].label(f"g_{g}") for g in groups]
     cols.append(sa.func.count().label("count"))
     for fn, func in _FUNCS.items():
         cols += [func(t.c[f]).label(f"{fn}_{f}") for f in numeric]
-    stmt = sa.select(*cols).where(build_where(registry, meta, t, where, ["where"]))
+    stmt = sa.select(*cols).select_from(t).where(visible(scope, meta, t, where, ["where"]))
     if groups:
         stmt = stmt.group_by(*(t.c[g] for g in groups)).order_by(*(t.c[g] for g in groups))
     return stmt, groups, numeric

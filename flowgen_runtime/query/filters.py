@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ..errors import UserInputError
+from ..errors import ForbiddenError, UserInputError
 from ..meta import EntityMeta, RelationMeta
 from .values import coerce
 
@@ -21,10 +21,46 @@ Path = list[str | int]
 _TEXT = {"string", "text"}
 
 
+class Scope:
+    """What filters may see: the registry, and (for a caller) its readable rows and hidden
+    fields per entity. A relation filter only ever matches rows the caller can read, and
+    filtering on a hidden field is refused, so neither can reveal what is not visible."""
+
+    def __init__(self, registry: Any, ctx: Any = None) -> None:
+        self.registry = registry
+        self.ctx = ctx
+
+    def rows(self, meta: EntityMeta) -> Mapping[str, Any] | None:
+        return None if self.ctx is None else self.ctx.rows(meta)
+
+    def hidden(self, meta: EntityMeta) -> frozenset[str]:
+        return frozenset() if self.ctx is None else self.ctx.hidden(meta)
+
+    def raw(self) -> Scope:
+        """Row rules themselves are trusted: they are built without the caller's visibility."""
+        return Scope(self.registry)
+
+
+def scoped(registry_or_scope: Any) -> Scope:
+    return registry_or_scope if isinstance(registry_or_scope, Scope) else Scope(registry_or_scope)
+
+
+def visible(
+    scope: Scope, meta: EntityMeta, table: FromClause, where: Mapping[str, Any] | None, path: Path
+) -> ColumnElement[bool]:
+    """``where`` AND the caller's own row rule on ``meta``."""
+    cond = build_where(scope, meta, table, where, path)
+    rows = scope.rows(meta)
+    if rows is None:
+        return cond
+    return sa.and_(cond, build_where(scope.raw(), meta, table, rows, []))
+
+
 def build_where(
     registry: Any, meta: EntityMeta, table: FromClause, where: Mapping[str, Any] | None, path: Path
 ) -> ColumnElement[bool]:
     """The condition for ``where`` on ``table`` (an alias of ``meta``'s table)."""
+    registry = scoped(registry)
     if not where:
         return sa.true()
     parts: list[ColumnElement[bool]] = []
@@ -57,6 +93,10 @@ def build_where(
         elif key in meta.relations:
             parts.append(_relation(registry, meta, table, meta.relations[key], value, here))
         else:
+            if key in registry.hidden(meta):
+                raise ForbiddenError(
+                    f"cannot filter {meta.name} by {key}: the field is hidden from you"
+                )
             parts.append(_field(meta.field_types[key], table.c[key], value, here))
     return sa.and_(sa.true(), *parts)
 
@@ -127,10 +167,10 @@ def _relation(
     value: Mapping[str, Any],
     path: Path,
 ) -> ColumnElement[bool]:
-    target_meta: EntityMeta = registry.services[rel.target].meta
+    target_meta: EntityMeta = registry.registry.services[rel.target].meta
     if rel.kind == "belongs_to":
         t = target_meta.table.alias()
-        cond = build_where(registry, target_meta, t, value, path)
+        cond = visible(registry, target_meta, t, value, path)
         return sa.exists().where(t.c[target_meta.pk] == table.c[rel.fk]).where(cond)
     parts: list[ColumnElement[bool]] = []
     for quantifier in ("some", "none", "every"):
@@ -140,6 +180,9 @@ def _relation(
         cond = build_where(registry, target_meta, t, value[quantifier] or {}, [*path, quantifier])
         if quantifier == "every":
             cond = sa.not_(cond)
+        rows = registry.rows(target_meta)
+        if rows is not None:  # only rows the caller can read count, for every quantifier
+            cond = sa.and_(cond, build_where(registry.raw(), target_meta, t, rows, []))
         exists = _to_many_exists(registry, meta, table, rel, target_meta, t).where(cond)
         parts.append(exists if quantifier == "some" else sa.not_(exists))
     return sa.and_(sa.true(), *parts)
@@ -155,7 +198,7 @@ def _to_many_exists(
 ) -> sa.Exists:
     if rel.kind == "has_many":
         return sa.exists().where(t.c[rel.fk] == table.c[meta.pk])
-    link = registry.metadata.tables[rel.join_table].alias()
+    link = registry.registry.metadata.tables[rel.join_table].alias()
     return (
         sa.exists()
         .where(link.c[rel.self_column] == table.c[meta.pk])
@@ -178,7 +221,9 @@ def involved(registry: Any, meta: EntityMeta, where: Any) -> set[str]:
             if key in ("and", "or", "not"):
                 stack.append((m, value))
             elif key in m.relations and value:
-                target: EntityMeta = registry.services[m.relations[key].target].meta
+                target: EntityMeta = (
+                    scoped(registry).registry.services[m.relations[key].target].meta
+                )
                 found.add(target.name)
                 inner = value if m.relations[key].kind == "belongs_to" else list(value.values())
                 stack.append((target, inner))

@@ -23,9 +23,14 @@ Path = list[str | int]
 
 async def apply_nested(
     session: AsyncSession, registry: Any, meta: EntityMeta, parent: Any,
-    nested: Mapping[str, Mapping[str, Any]], path: Path,
+    nested: Mapping[str, Mapping[str, Any]], path: Path, guard: Any = None,
 ) -> set[str]:  # fmt: skip
-    """Run every nested operation; return the names of the entities it wrote to."""
+    """Run every nested operation; return the names of the entities it wrote to.
+
+    ``guard(target_meta, op, table)`` gives the caller's rule for ``op`` on the target (and
+    its preset values), raising when it has no access: nested creates need create access,
+    connect/disconnect of has-many rows need update access, links need read access."""
+    guard = guard or _open
     touched: set[str] = set()
     for name, ops in nested.items():
         if not ops:
@@ -34,11 +39,15 @@ async def apply_nested(
         target: EntityMeta = registry.services[rel.target].meta
         here = [*path, name]
         if rel.kind == "has_many":
-            await _has_many(session, registry, rel, target, parent, ops, here)
+            await _has_many(session, registry, rel, target, parent, ops, here, guard)
         else:
-            await _many_to_many(session, registry, rel, target, parent, ops, here)
+            await _many_to_many(session, registry, rel, target, parent, ops, here, guard)
         touched.add(rel.target)
     return touched
+
+
+def _open(_meta: EntityMeta, _op: str, _table: Any = None) -> tuple[Any, Mapping[str, Any]]:
+    return sa.true(), {}
 
 
 def _ids(target: EntityMeta, raw: list[Any], path: Path) -> list[Any]:
@@ -57,38 +66,35 @@ def _missing(target: EntityMeta, wanted: list[Any], found: set[Any], path: Path)
 
 async def _has_many(
     session: AsyncSession, registry: Any, rel: RelationMeta, target: EntityMeta, parent: Any,
-    ops: Mapping[str, Any], path: Path,
+    ops: Mapping[str, Any], path: Path, guard: Any,
 ) -> None:  # fmt: skip
     t = target.table
-    for i, item in enumerate(ops.get("create") or []):
+    creates = ops.get("create") or []
+    if creates:
+        _, preset = guard(target, "create")
+    for i, item in enumerate(creates):
         try:
             async with session.begin_nested():
-                await session.execute(sa.insert(t).values(**{**item, rel.fk: parent}))
+                await session.execute(sa.insert(t).values(**{**item, **preset, rel.fk: parent}))
         except IntegrityError as exc:
             raise registry.services[target.name]._integrity(exc, [*path, "create", i]) from None
     connect = _ids(target, ops.get("connect") or [], [*path, "connect"])
     if connect:
+        rule, _ = guard(target, "update")
         stmt = (
-            sa.update(t)
-            .where(t.c[target.pk].in_(connect))
-            .values({rel.fk: parent})
-            .returning(t.c[target.pk])
-        )
+            sa.update(t).where(t.c[target.pk].in_(connect), rule)
+            .values({rel.fk: parent}).returning(t.c[target.pk])
+        )  # fmt: skip
         found = set((await session.execute(stmt)).scalars())
         _missing(target, connect, found, [*path, "connect"])
     disconnect = _ids(target, ops.get("disconnect") or [], [*path, "disconnect"])
     if disconnect:
         if not t.c[rel.fk].nullable:
-            raise UserInputError(
-                [
-                    {
-                        "path": [*path, "disconnect"],
-                        "message": f"{target.name}.{rel.fk} is required; delete the rows instead",
-                    }
-                ]
-            )
+            message = f"{target.name}.{rel.fk} is required; delete the rows instead"
+            raise UserInputError([{"path": [*path, "disconnect"], "message": message}])
+        rule, _ = guard(target, "update")
         stmt = (
-            sa.update(t).where(t.c[target.pk].in_(disconnect), t.c[rel.fk] == parent)
+            sa.update(t).where(t.c[target.pk].in_(disconnect), t.c[rel.fk] == parent, rule)
             .values({rel.fk: None}).returning(t.c[target.pk])
         )  # fmt: skip
         found = set((await session.execute(stmt)).scalars())
@@ -97,14 +103,15 @@ async def _has_many(
 
 async def _many_to_many(
     session: AsyncSession, registry: Any, rel: RelationMeta, target: EntityMeta, parent: Any,
-    ops: Mapping[str, Any], path: Path,
+    ops: Mapping[str, Any], path: Path, guard: Any,
 ) -> None:  # fmt: skip
     link = registry.metadata.tables[rel.join_table]
     mine, theirs = link.c[rel.self_column], link.c[rel.target_column]
     connect = _ids(target, ops.get("connect") or [], [*path, "connect"])
     if connect:
         pk = target.table.c[target.pk]
-        found = set((await session.execute(sa.select(pk).where(pk.in_(connect)))).scalars())
+        rule, _ = guard(target, "read")
+        found = set((await session.execute(sa.select(pk).where(pk.in_(connect), rule))).scalars())
         _missing(target, connect, found, [*path, "connect"])
         linked = set(
             (

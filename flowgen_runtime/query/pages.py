@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from ..errors import UserInputError
+from ..errors import ForbiddenError, UserInputError
 from ..meta import EntityMeta
-from .filters import build_where
+from .filters import scoped, visible
 from .order import Ordering
 
 
@@ -84,8 +84,15 @@ def page_query(
     """The page statement (cursor applied, size + 1 rows) and the bare filter (for counts)."""
     t = table if table is not None else meta.table
     order = Ordering.parse(meta, args.get("order_by"))
-    page = PageArgs.parse(registry, args)
-    where = build_where(registry, meta, t, args.get("where"), ["where"])
+    scope = scoped(registry)
+    page = PageArgs.parse(scope.registry, args)
+    where = visible(scope, meta, t, args.get("where"), ["where"])
+    hidden = scope.hidden(meta)
+    for name, _ in order.keys:
+        if name in hidden:
+            raise ForbiddenError(
+                f"cannot order {meta.name} by {name}: the field is hidden from you"
+            )
     walk = order.reversed() if page.backward else order
     stmt = sa.select(*(t.c[c] for c in columns)).where(where)
     if page.cursor:

@@ -1,0 +1,243 @@
+"""Authentication (bearer JWTs) and the permission model applied on every path.
+
+A request's :class:`Identity` comes from a JWT verified with PyJWT: the algorithm is fixed
+by configuration (never read from the token, so ``alg: none`` and HS/RS confusion fail),
+and issuer, audience and expiry are checked. Claims map to a user id and roles through
+configurable dotted paths.
+
+Each entity operation resolves to an :class:`Access`: the rows the caller reaches (a
+``where`` structure ANDed into every statement, or ``None`` for all rows), the fields
+hidden from it, the fields it may not set, and values preset from its claims::
+
+    access = resolve(meta.permissions, "read", identity)   # or raises
+    access.rows   # {"or": [{"author_id": {"eq": "7"}}]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from .errors import ForbiddenError, UnauthenticatedError
+from .settings import Settings
+
+AUTHENTICATED = "authenticated"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The signed-in caller: user id, roles and the token's claims."""
+
+    id: str
+    roles: frozenset[str]
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def claim(self, path: str) -> Any:
+        """``$user.id`` is the user id; any other name is a (dotted) claim path."""
+        if path == "id":
+            return self.id
+        return _dig(self.claims, path)
+
+    @property
+    def scope(self) -> str:
+        return f"user:{self.id}|{','.join(sorted(self.roles))}"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Generated from a spec grant (see ``GrantSpec``); ``row`` is a where template."""
+
+    roles: frozenset[str] = frozenset()
+    anonymous: bool = False
+    row: Mapping[str, Any] | None = None
+    hidden: frozenset[str] = frozenset()
+    readonly: frozenset[str] = frozenset()
+    preset: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Access:
+    rows: Mapping[str, Any] | None = None
+    hidden: frozenset[str] = frozenset()
+    readonly: frozenset[str] = frozenset()
+    preset: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        """What the caller can see, for cache keys: equal scopes may share results."""
+        return json.dumps([self.rows, sorted(self.hidden)], sort_keys=True, default=str)
+
+
+FULL = Access()
+
+Permissions = Mapping[str, tuple[Grant, ...]] | None
+
+
+def resolve(permissions: Permissions, op: str, identity: Identity | None, what: str = "") -> Access:
+    """The caller's access to ``op``; UNAUTHENTICATED / FORBIDDEN when it has none."""
+    if permissions is None:  # no permissions block: signed-in callers only
+        if identity is None:
+            raise UnauthenticatedError(f"sign in to {op} {what}".strip())
+        return FULL
+    matched = [
+        (g, _substitute(g.row, identity)) for g in permissions.get(op, ()) if _matches(g, identity)
+    ]
+    matched = [(g, row) for g, row in matched if row is not _NEVER]
+    if not matched:
+        if identity is None:
+            raise UnauthenticatedError(f"sign in to {op} {what}".strip())
+        raise ForbiddenError(f"not allowed to {op} {what}".strip())
+    rows = None if any(row is None for _, row in matched) else {"or": [row for _, row in matched]}
+    hidden = frozenset.intersection(*(g.hidden for g, _ in matched))
+    readonly = frozenset.intersection(*(g.readonly for g, _ in matched))
+    preset: dict[str, Any] = {}
+    for g, _ in matched:
+        for name, value in g.preset.items():
+            preset.setdefault(name, _preset_value(value, identity))
+    return Access(rows, hidden, readonly, preset)
+
+
+def _matches(g: Grant, identity: Identity | None) -> bool:
+    if identity is None:
+        return g.anonymous
+    return bool(g.roles & (identity.roles | {AUTHENTICATED}))
+
+
+_NEVER = object()
+
+
+def _substitute(template: Any, identity: Identity | None) -> Any:
+    """Put the caller's claims into a row template; ``_NEVER`` if a claim is missing."""
+    if isinstance(template, Mapping):
+        if set(template) == {"$user"}:
+            value = identity.claim(template["$user"]) if identity is not None else None
+            return _NEVER if value is None else value
+        out = {}
+        for k, v in template.items():
+            sub = _substitute(v, identity)
+            if sub is _NEVER:
+                return _NEVER
+            out[k] = sub
+        return out
+    if isinstance(template, list):
+        items = [_substitute(v, identity) for v in template]
+        return _NEVER if any(i is _NEVER for i in items) else items
+    return template
+
+
+def _preset_value(value: str, identity: Identity | None) -> Any:
+    if value.startswith("$user.") and identity is not None:
+        return identity.claim(value.removeprefix("$user."))
+    return value
+
+
+def _dig(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+# -- tokens ------------------------------------------------------------------------------
+
+
+def authenticate(settings: Settings, header: str | None) -> Identity | None:
+    """The caller of a request with this ``Authorization`` header (``None``: anonymous)."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
+    claims = decode(settings, token.strip())
+    user = _dig(claims, settings.jwt_user_claim)
+    if user is None:
+        raise UnauthenticatedError(f"invalid token: no '{settings.jwt_user_claim}' claim")
+    roles = _dig(claims, settings.jwt_roles_claim) or []
+    if isinstance(roles, str):
+        roles = roles.split()
+    return Identity(str(user), frozenset(str(r) for r in roles), claims)
+
+
+def decode(settings: Settings, token: str) -> dict[str, Any]:
+    alg = settings.jwt_algorithm
+    try:
+        key = _key(settings, token)
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=[alg], audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_s, options={"require": ["exp"], "verify_aud": settings.jwt_audience is not None},
+        )  # fmt: skip
+    except jwt.ExpiredSignatureError:
+        raise UnauthenticatedError("token expired") from None
+    except jwt.ImmatureSignatureError:
+        raise UnauthenticatedError("token not valid yet") from None
+    except jwt.PyJWTError as exc:
+        raise UnauthenticatedError(f"invalid token: {exc}") from None
+    return claims
+
+
+def _key(settings: Settings, token: str) -> Any:
+    alg = settings.jwt_algorithm
+    if alg.startswith("HS"):
+        if not settings.jwt_secret:
+            raise UnauthenticatedError("authentication is not configured (JWT_SECRET)")
+        return settings.jwt_secret
+    if settings.jwt_jwks_file:
+        jwks = _jwks(settings.jwt_jwks_file)
+        kid = jwt.get_unverified_header(token).get("kid")
+        for k in jwks.keys:
+            if kid is None or k.key_id == kid:
+                return k.key
+        raise UnauthenticatedError("invalid token: no key matches its 'kid'")
+    if not settings.jwt_public_key:
+        raise UnauthenticatedError("authentication is not configured (JWT_PUBLIC_KEY)")
+    text = settings.jwt_public_key
+    return Path(text).read_text() if "-----BEGIN" not in text and Path(text).is_file() else text
+
+
+@lru_cache(maxsize=4)
+def _jwks(path: str) -> jwt.PyJWKSet:
+    return jwt.PyJWKSet.from_json(Path(path).read_text())
+
+
+def mint(settings: Settings, sub: str, roles: list[str], ttl_s: int = 3600, **claims: Any) -> str:
+    """A token signed with the configured HS secret (``gen token``; development only)."""
+    import time
+
+    if not settings.jwt_algorithm.startswith("HS") or not settings.jwt_secret:
+        raise UnauthenticatedError("gen token needs JWT_SECRET and an HS algorithm")
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "sub": sub,
+        "iat": now,
+        "exp": now + ttl_s,
+        settings.jwt_roles_claim: roles,
+        **claims,
+    }
+    if settings.jwt_issuer:
+        body["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        body["aud"] = settings.jwt_audience
+    return jwt.encode(body, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def dev_secret(settings: Settings, *, create: bool) -> str | None:
+    """The development signing secret under the data dir (``gen dev`` / ``gen token`` only;
+    production sets ``JWT_SECRET``)."""
+    import secrets
+
+    path = Path(settings.data_path) / "dev-jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secrets.token_urlsafe(32))
+    path.chmod(0o600)
+    return path.read_text().strip()
