@@ -4,6 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, QueryType
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.jobs_api import enqueue_job, job_status_for
 from graphql import GraphQLResolveInfo
 
@@ -49,14 +50,46 @@ async def resolve_job_status(_obj: Any, info: GraphQLResolveInfo, queue: str, id
 async def resolve_enqueue_grade_submission(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any], job_id: str | None = None
 ) -> Any:
-    return await enqueue_job(info.context, EXAM_QUEUE, "grade_submission", input, job_id=job_id)
+    return await enqueue_job(
+        info.context,
+        EXAM_QUEUE,
+        "grade_submission",
+        input,
+        job_id=job_id,
+        grants=(
+            Grant(
+                roles=frozenset(["admin", "teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    )
 
 
 @mutation.field("enqueueBulkImport")
 async def resolve_enqueue_bulk_import(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any], job_id: str | None = None
 ) -> Any:
-    return await enqueue_job(info.context, USER_QUEUE, "bulk_import", input, job_id=job_id)
+    return await enqueue_job(
+        info.context,
+        USER_QUEUE,
+        "bulk_import",
+        input,
+        job_id=job_id,
+        grants=(
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    )
 
 
 @mutation.field("enqueueCleanupUnverified")
@@ -84,7 +117,23 @@ async def resolve_enqueue_generate_thumbnail(
 async def resolve_enqueue_transcode(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any], job_id: str | None = None
 ) -> Any:
-    return await enqueue_job(info.context, VIDEO_QUEUE, "transcode", input, job_id=job_id)
+    return await enqueue_job(
+        info.context,
+        VIDEO_QUEUE,
+        "transcode",
+        input,
+        job_id=job_id,
+        grants=(
+            Grant(
+                roles=frozenset(["admin", "teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    )
 
 
 BINDABLES: list[Any] = [query, mutation, bulk_import_role_enum, transcode_target_enum]

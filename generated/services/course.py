@@ -5,6 +5,7 @@ import datetime
 import decimal
 from typing import Any, ClassVar, Literal
 
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
 from flowgen_runtime.service import EntityService
@@ -143,6 +144,56 @@ META = EntityMeta(
         "uq_courses_slug": ("slug",),
     },
     cache_ttl=300,
+    permissions={
+        "read": (
+            Grant(
+                roles=frozenset(["authenticated"]),
+                anonymous=True,
+                row={"published": {"eq": True}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["admin", "teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "create": (
+            Grant(
+                roles=frozenset(["admin", "teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "update": (
+            Grant(
+                roles=frozenset(["admin", "teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "delete": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    },
     operations={
         "get": "",
         "list": "",

@@ -4,6 +4,7 @@
 import datetime
 from typing import Any, ClassVar, Literal
 
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
 from flowgen_runtime.service import EntityService
@@ -78,7 +79,7 @@ class CreateExamInput(InputModel):
     starts_at: datetime.datetime | None = Field(default=None)
     settings: Any | None = Field(default=None, description="Free-form exam settings.")
     created_at: datetime.datetime | None = Field(default=None)
-    author_id: int = Field()
+    author_id: int | None = Field(default=None)
     course_id: int | None = Field(default=None)
     questions: ExamQuestionsNested | None = None
     submissions: ExamSubmissionsNested | None = None
@@ -188,6 +189,95 @@ META = EntityMeta(
         "uq_exams_slug": ("slug",),
     },
     cache_ttl=60,
+    permissions={
+        "read": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={
+                    "or": [{"author_id": {"eq": {"$user": "id"}}}, {"status": {"eq": "published"}}]
+                },
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["student"]),
+                anonymous=False,
+                row={
+                    "and": [
+                        {"status": {"eq": "published"}},
+                        {"course": {"students": {"some": {"id": {"eq": {"$user": "id"}}}}}},
+                    ]
+                },
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "create": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={"author_id": "$user.id"},
+            ),
+        ),
+        "update": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"author_id": {"eq": {"$user": "id"}}},
+                hidden=frozenset([]),
+                readonly=frozenset(["author_id"]),
+                preset={},
+            ),
+        ),
+        "delete": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"author_id": {"eq": {"$user": "id"}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    },
     operations={
         "get": "",
         "list": "",

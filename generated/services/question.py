@@ -3,6 +3,7 @@
 
 from typing import Any, ClassVar, Literal
 
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
 from flowgen_runtime.service import EntityService
@@ -94,6 +95,97 @@ META = EntityMeta(
         ),
     },
     cache_ttl=60,
+    permissions={
+        "read": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"exam": {"author_id": {"eq": {"$user": "id"}}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["student"]),
+                anonymous=False,
+                row={
+                    "and": [
+                        {"exam": {"status": {"eq": "published"}}},
+                        {
+                            "exam": {
+                                "course": {"students": {"some": {"id": {"eq": {"$user": "id"}}}}}
+                            }
+                        },
+                    ]
+                },
+                hidden=frozenset(["answer_key"]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "create": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"exam": {"author_id": {"eq": {"$user": "id"}}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "update": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"exam": {"author_id": {"eq": {"$user": "id"}}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "delete": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"exam": {"author_id": {"eq": {"$user": "id"}}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    },
     operations={
         "get": "",
         "list": "",

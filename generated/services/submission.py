@@ -4,6 +4,7 @@
 import datetime
 from typing import Any, ClassVar, Literal
 
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
 from flowgen_runtime.service import EntityService
@@ -29,7 +30,7 @@ class CreateSubmissionInput(InputModel):
     submitted_at: datetime.datetime | None = Field(default=None)
     graded_at: datetime.datetime | None = Field(default=None)
     exam_id: int = Field()
-    student_id: int = Field()
+    student_id: int | None = Field(default=None)
 
 
 class UpdateSubmissionInput(InputModel):
@@ -103,6 +104,72 @@ META = EntityMeta(
     },
     unique_constraints={},
     cache_ttl=None,
+    permissions={
+        "read": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"exam": {"author_id": {"eq": {"$user": "id"}}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["student"]),
+                anonymous=False,
+                row={"student_id": {"eq": {"$user": "id"}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "create": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["student"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={"student_id": "$user.id"},
+            ),
+        ),
+        "update": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "delete": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    },
     operations={
         "get": "",
         "list": "",

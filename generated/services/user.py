@@ -4,6 +4,7 @@
 import datetime
 from typing import Any, ClassVar, Literal
 
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
 from flowgen_runtime.service import EntityService
@@ -259,6 +260,64 @@ META = EntityMeta(
         "uq_users_email": ("email",),
     },
     cache_ttl=120,
+    permissions={
+        "read": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["authenticated"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset(["email"]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "create": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "update": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["authenticated"]),
+                anonymous=False,
+                row={"id": {"eq": {"$user": "id"}}},
+                hidden=frozenset([]),
+                readonly=frozenset(["email", "role"]),
+                preset={},
+            ),
+        ),
+        "delete": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    },
     operations={
         "get": "",
         "list": "",

@@ -4,6 +4,7 @@
 import datetime
 from typing import ClassVar, Literal
 
+from flowgen_runtime.auth import Grant
 from flowgen_runtime.inputs import InputModel
 from flowgen_runtime.meta import EntityMeta, RelationMeta
 from flowgen_runtime.service import EntityService
@@ -32,7 +33,7 @@ class CreateVideoInput(InputModel):
     recorded_on: datetime.date | None = Field(default=None)
     thumbnail_url: str | None = Field(default=None, max_length=2000)
     created_at: datetime.datetime | None = Field(default=None)
-    owner_id: int = Field()
+    owner_id: int | None = Field(default=None)
 
 
 class UpdateVideoInput(InputModel):
@@ -104,6 +105,64 @@ META = EntityMeta(
     },
     unique_constraints={},
     cache_ttl=30,
+    permissions={
+        "read": (
+            Grant(
+                roles=frozenset(["authenticated"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "create": (
+            Grant(
+                roles=frozenset(["admin", "teacher"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={"owner_id": "$user.id"},
+            ),
+        ),
+        "update": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"owner_id": {"eq": {"$user": "id"}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+        "delete": (
+            Grant(
+                roles=frozenset(["admin"]),
+                anonymous=False,
+                row=None,
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+            Grant(
+                roles=frozenset(["teacher"]),
+                anonymous=False,
+                row={"owner_id": {"eq": {"$user": "id"}}},
+                hidden=frozenset([]),
+                readonly=frozenset([]),
+                preset={},
+            ),
+        ),
+    },
     operations={
         "get": "",
         "list": "",

@@ -44,9 +44,26 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120)
     return proc.stdout
 
 
+JWT_SECRET = "e2e-test-secret-not-for-production-0123456789"
+
+
+def token(sub: str = "1", *roles: str, ttl: int = 3600, **claims: Any) -> str:
+    """A token the test servers accept (they run with ``JWT_SECRET``)."""
+    from flowgen_runtime.auth import mint
+    from flowgen_runtime.settings import Settings
+
+    return mint(Settings(jwt_secret=JWT_SECRET), sub, list(roles), ttl, **claims)
+
+
+ADMIN = token("1", "admin")
+
+
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["JWT_SECRET"] = JWT_SECRET
     env.update(extra)
     return env
 
@@ -107,20 +124,24 @@ class App:
         )
 
     def gql(
-        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+        self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = ADMIN
     ) -> dict[str, Any]:
+        """POST a query; ``as_`` is the bearer token (default: an admin; ``None``: anonymous)."""
+        headers = {"authorization": f"Bearer {as_}"} if as_ else {}
         r = httpx.post(
             f"{self.url}/graphql",
             json={"query": query, "variables": variables or {}},
             headers=headers,
             timeout=10,
         )
-        assert r.status_code in (200, 400), (r.status_code, r.text)
+        assert r.status_code in (200, 400, 401), (r.status_code, r.text)
         body: dict[str, Any] = r.json()
         return body
 
-    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = self.gql(query, variables)
+    def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = ADMIN
+    ) -> dict[str, Any]:
+        body = self.gql(query, variables, as_=as_)
         assert not body.get("errors"), f"{body['errors']}\n{self.log_text()}"
         result: dict[str, Any] = body["data"]
         return result

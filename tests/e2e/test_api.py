@@ -212,6 +212,12 @@ def test_aggregates_with_group_by_and_where(pg_app: App, world: dict[str, Any]) 
         {"count": 2, "group": {"status": "PUBLISHED"}, "sum": {"durationMinutes": 120.0}},
         {"count": 1, "group": {"status": "ARCHIVED"}, "sum": {"durationMinutes": 120.0}},
     ]
+    # an entity with no numeric field: the count must still come FROM its table (regression)
+    users = pg_app.data(
+        "query($p: String) { usersAggregate(where: {email: {startsWith: $p}}) { count } }",
+        {"p": world["p"]},
+    )["usersAggregate"]
+    assert users == [{"count": 2}]
 
 
 def test_nested_write_connect_disconnect_and_rollback(pg_app: App, world: dict[str, Any]) -> None:

@@ -19,6 +19,8 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
+from .harness import ADMIN, JWT_SECRET
+
 PREFIX = f"nplus1-{uuid.uuid4().hex[:6]}-"
 
 QUERY = """query($n: Int, $p: String) { exams(first: $n, orderBy: [{field: ID}], where: {slug: {startsWith: $p}}) { nodes {
@@ -32,7 +34,8 @@ def client(pg_database: str, redis_url: str) -> Iterator[TestClient]:
     migrate(
         REGISTRY, "upgrade", url=pg_database.replace("postgresql://", "postgresql+psycopg2://", 1)
     )
-    settings = Settings(database_url=pg_database, redis_url=redis_url, cache_enabled=False,
+    settings = Settings(
+        jwt_secret=JWT_SECRET,database_url=pg_database, redis_url=redis_url, cache_enabled=False,
                         cache_prefix=f"t{uuid.uuid4().hex[:8]}")  # fmt: skip
     with TestClient(create_app(REGISTRY, settings)) as c:
         yield c
@@ -40,7 +43,9 @@ def client(pg_database: str, redis_url: str) -> Iterator[TestClient]:
 
 def gql(client: TestClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"authorization": f"Bearer {ADMIN}"},
     ).json()
     assert not body.get("errors"), body["errors"]
     return body["data"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flowgen_runtime.app import create_app
+from flowgen_runtime.auth import Identity
 from flowgen_runtime.migrate import run as migrate
 from flowgen_runtime.settings import Settings
 from flowgen_runtime.state import AppState
@@ -22,7 +23,7 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-from .harness import free_port
+from .harness import ADMIN, JWT_SECRET, free_port
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,15 @@ def pg(pg_database: str) -> str:
     return pg_database
 
 
-def settings(pg: str, redis_url: str, prefix: str) -> Settings:
-    return Settings(database_url=pg, redis_url=redis_url, cache_prefix=prefix, redis_timeout=0.2)
+def settings(pg: str, redis_url: str, prefix: str, timeout: float = 2.0) -> Settings:
+    # a generous timeout: a burst of 50 readers opens many connections at once on 2 cores
+    return Settings(
+        database_url=pg, redis_url=redis_url, cache_prefix=prefix, redis_timeout=timeout,
+        jwt_secret=JWT_SECRET,
+    )  # fmt: skip
+
+
+ADMIN_ID = Identity("1", frozenset({"admin"}))
 
 
 @pytest.fixture
@@ -71,7 +79,7 @@ class Statements:
 
 
 async def _user(state: AppState, name: str = "Ann") -> dict[str, Any]:
-    ctx = state.context()
+    ctx = state.context(identity=ADMIN_ID)
     return await REGISTRY.services["User"].create(
         ctx, {"email": f"{uuid.uuid4().hex}@x.io", "name": name}
     )
@@ -87,7 +95,10 @@ async def test_fifty_concurrent_reads_of_a_cold_key_run_one_query(
         users = REGISTRY.services["User"]
         with Statements(state, other) as sql:
             rows = await asyncio.gather(
-                *(users.get((state if i % 2 else other).context(), user["id"]) for i in range(50))
+                *(
+                    users.get((state if i % 2 else other).context(identity=ADMIN_ID), user["id"])
+                    for i in range(50)
+                )
             )
         assert {r["id"] for r in rows} == {user["id"]}
         assert sql.selects("users") == 1
@@ -95,15 +106,20 @@ async def test_fifty_concurrent_reads_of_a_cold_key_run_one_query(
         await other.stop()
 
 
-async def test_callers_with_different_scopes_never_share_a_result(state: AppState) -> None:
-    user = await _user(state)
-    users = REGISTRY.services["User"]
+async def test_callers_share_results_only_with_the_same_visibility(state: AppState) -> None:
+    exams = REGISTRY.services["Exam"]
+    alice, bob = Identity("101", frozenset({"teacher"})), Identity("102", frozenset({"teacher"}))
+    admin2 = Identity("2", frozenset({"admin"}))
+    where = {"where": {"slug": {"eq": f"none-{uuid.uuid4().hex}"}}}
     with Statements(state) as sql:
-        await users.get(state.context(identity="alice"), user["id"])
-        await users.get(state.context(identity="alice"), user["id"])
-        assert sql.selects("users") == 1  # alice's second read is a hit
-        await users.get(state.context(identity="bob"), user["id"])
-        assert sql.selects("users") == 2  # bob does not get alice's cached result
+        await exams.connection(state.context(identity=alice), where)
+        await exams.connection(state.context(identity=alice), where)
+        assert sql.selects("exams") == 1  # alice's second read is a hit
+        await exams.connection(state.context(identity=bob), where)
+        assert sql.selects("exams") == 2  # bob's rule differs (author_id = 102): no sharing
+        await exams.connection(state.context(identity=ADMIN_ID), where)
+        await exams.connection(state.context(identity=admin2), where)
+        assert sql.selects("exams") == 3  # two admins see the same rows: they share
 
 
 async def test_writes_invalidate_lists_counts_relation_filters_and_cascades(
@@ -111,7 +127,7 @@ async def test_writes_invalidate_lists_counts_relation_filters_and_cascades(
 ) -> None:
     exams, users, questions = (REGISTRY.services[n] for n in ("Exam", "User", "Question"))
     author = await _user(state, "Before")
-    ctx = state.context()
+    ctx = state.context(identity=ADMIN_ID)
     slug = f"c-{uuid.uuid4().hex[:8]}"
     exam = await exams.create(ctx, {"slug": slug, "title": "Cached", "author_id": author["id"],
                                     "questions": {"create": [{"position": 1, "prompt": "p"}]}})  # fmt: skip
@@ -130,9 +146,8 @@ async def test_writes_invalidate_lists_counts_relation_filters_and_cascades(
 
 @pytest.fixture
 def http(pg: str, redis_url: str) -> Iterator[TestClient]:
-    with TestClient(
-        create_app(REGISTRY, settings(pg, redis_url, f"h{uuid.uuid4().hex[:8]}"))
-    ) as client:
+    app = create_app(REGISTRY, settings(pg, redis_url, f"h{uuid.uuid4().hex[:8]}"))
+    with TestClient(app, headers={"authorization": f"Bearer {ADMIN}"}) as client:
         yield client
 
 
@@ -184,23 +199,23 @@ async def test_reads_survive_a_redis_outage_and_caching_resumes(
 ) -> None:
     port = free_port()
     server = _redis_server(port, tmp_path)
-    s = AppState(REGISTRY, settings(pg, f"redis://127.0.0.1:{port}/0", "outage"))
+    s = AppState(REGISTRY, settings(pg, f"redis://127.0.0.1:{port}/0", "outage", timeout=0.2))
     await s.start()
     try:
         user = await _user(s)
         users = REGISTRY.services["User"]
-        await users.get(s.context(), user["id"])
+        await users.get(s.context(identity=ADMIN_ID), user["id"])
         server.terminate()
         server.wait()
         caplog.set_level(logging.WARNING, logger="flowgen.cache")
         for _ in range(5):  # Redis is gone: every read still answers, from the database
-            assert (await users.get(s.context(), user["id"]))["id"] == user["id"]
+            assert (await users.get(s.context(identity=ADMIN_ID), user["id"]))["id"] == user["id"]
         warnings = [r for r in caplog.records if "redis unavailable" in r.getMessage()]
         assert len(warnings) == 1  # once per outage, not per request
         server = _redis_server(port, tmp_path)
-        await users.get(s.context(), user["id"])  # the first read after the outage refills
+        await users.get(s.context(identity=ADMIN_ID), user["id"])  # first read after: refill
         hits = s.cache.stats.hits
-        await users.get(s.context(), user["id"])
+        await users.get(s.context(identity=ADMIN_ID), user["id"])
         assert s.cache.stats.hits == hits + 1  # caching resumed by itself
         assert any("caching resumed" in r.getMessage() for r in caplog.records)
     finally:

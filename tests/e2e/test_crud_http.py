@@ -173,14 +173,15 @@ def test_queued_mutation_and_job_run_in_the_worker(app: App) -> None:
         "mutation($i: CreateSubmissionInput!, $k: String) { createSubmission(input: $i, idempotencyKey: $k) { id queue name } }",
         {"i": {"examId": exam["id"], "studentId": student["id"], "answers": {"q1": "4"}}, "k": key},
     )["createSubmission"]
-    assert ref == {"id": key, "queue": "exam", "name": "Submission.create"}
+    # idempotency keys are scoped to the caller (user 1, the admin token): u1-<key>
+    assert ref == {"id": f"u1-{key}", "queue": "exam", "name": "Submission.create"}
     # a retried request with the same idempotency key enqueues nothing new
     again = app.data(
         "mutation($i: CreateSubmissionInput!, $k: String) { createSubmission(input: $i, idempotencyKey: $k) { id } }",
         {"i": {"examId": exam["id"], "studentId": student["id"], "answers": {"q1": "4"}}, "k": key},
     )["createSubmission"]
-    assert again["id"] == key
-    done = app.wait_job("exam", key)
+    assert again["id"] == f"u1-{key}"
+    done = app.wait_job("exam", f"u1-{key}")
     assert done["state"] == "completed", done
     sub_id = done["result"]["id"]
 

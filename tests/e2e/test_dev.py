@@ -12,13 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .harness import REPO, child_env, free_port
+from .harness import ADMIN, REPO, child_env, free_port
 
 pytestmark = pytest.mark.e2e
 
 
 def _gql(port: int, query: str) -> dict:
-    r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=5)
+    headers = {"authorization": f"Bearer {ADMIN}"}
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/graphql", json={"query": query}, headers=headers, timeout=5
+    )
     body: dict = r.json()
     return body
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .harness import GEN, App, child_env, run
+from .harness import ADMIN, GEN, App, child_env, run, token
 
 pytestmark = pytest.mark.e2e
 
@@ -68,10 +68,11 @@ def _enqueue(app: App, job: str, payload: dict[str, Any]) -> str:
     return job_id
 
 
-def _events(app: App, path: str) -> list[tuple[str, Any]]:
+def _events(app: App, path: str, as_: str = ADMIN) -> list[tuple[str, Any]]:
     """Read a whole event stream: [(event name, data)], keep-alive comments as ("#", None)."""
     out: list[tuple[str, Any]] = []
-    with httpx.stream("GET", f"{app.url}{path}", timeout=15) as r:
+    headers = {"authorization": f"Bearer {as_}"}
+    with httpx.stream("GET", f"{app.url}{path}", headers=headers, timeout=15) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         name = ""
         for line in r.iter_lines():
@@ -95,6 +96,12 @@ def test_job_events_stream_progress_until_completed(jobs_app: App) -> None:
     assert last_kind == "state" and last["state"] == "completed", data
     assert last["result"]["steps"] == 4 and last["progress"] == 100
 
+    # the stream is the caller's own: a job of someone else looks exactly like a missing one
+    other = httpx.get(f"{jobs_app.url}/jobs/work/{job_id}/events", timeout=5,
+                      headers={"authorization": f"Bearer {token('99', 'student')}"})  # fmt: skip
+    assert other.status_code == 404
+    anonymous = httpx.get(f"{jobs_app.url}/jobs/work/{job_id}/events", timeout=5)
+    assert anonymous.status_code == 404
     missing = httpx.get(f"{jobs_app.url}/jobs/work/nope/events", timeout=5)
     assert missing.status_code == 404 and "no job" in missing.json()["error"]
     assert httpx.get(f"{jobs_app.url}/jobs/nope/1/events", timeout=5).status_code == 404

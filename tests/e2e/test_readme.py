@@ -38,7 +38,7 @@ def test_readme_examples_run(fresh_app: App) -> None:
     results = []
     for block in BLOCKS:
         if block.lstrip().startswith("query { jobStatus"):
-            fresh_app.wait_job("user", "welcome-1")
+            fresh_app.wait_job("user", "u1-welcome-1")
         results.append(fresh_app.data(block))
     assert results[0]["createUser"]["role"] == "TEACHER"
     assert results[1]["createExam"]["questions"]["totalCount"] == 2

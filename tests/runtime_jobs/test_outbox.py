@@ -33,7 +33,9 @@ async def ctx(postgres_url: str, queues: JobQueues) -> AsyncIterator[Any]:
     )
     async with db.engine.begin() as conn:
         await conn.run_sync(table.create)
-    yield SimpleNamespace(db=db, jobs=queues, request_id="req-outbox", table=table)
+    yield SimpleNamespace(
+        db=db, jobs=queues, request_id="req-outbox", table=table, system=True, identity=None
+    )
     async with db.engine.begin() as conn:
         await conn.run_sync(table.drop)
     await db.dispose()
@@ -125,7 +127,7 @@ async def test_jobs_lost_after_commit_are_reported(ctx: Any, qdef: QueueDef) -> 
         async def add(self, job: Any) -> Any:
             raise ConnectionError("redis is down")
 
-    broken = SimpleNamespace(db=ctx.db, jobs=Down(), request_id=None)
+    broken = SimpleNamespace(db=ctx.db, jobs=Down(), request_id=None, system=True, identity=None)
     with pytest.raises(OutboxFlushError, match="not enqueued after commit"):
         async with transaction(broken) as session:
             await session.execute(sa.insert(ctx.table).values(note="committed"))

@@ -175,7 +175,7 @@ async def test_progress_and_status_while_active(
     assert active["result"] is None and active["attemptsMade"] == 0
     assert set(active) == {
         "id", "queue", "name", "state", "progress", "attemptsMade", "result",
-        "failedReason", "createdAt", "processedAt", "finishedAt", "requestId",
+        "failedReason", "createdAt", "processedAt", "finishedAt", "requestId", "owner",
     }  # fmt: skip
     assert done["progress"] == 40 and done["result"] == {"slept": 0.6}
 

@@ -1,0 +1,181 @@
+"""Bearer tokens: what is accepted and everything that must be refused (real PyJWT, real keys)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from flowgen_runtime.auth import Grant, Identity, authenticate, mint, resolve
+from flowgen_runtime.errors import ForbiddenError, UnauthenticatedError
+from flowgen_runtime.settings import Settings
+
+SECRET = "s3cret-for-tests-only-0123456789abcdef"
+
+
+def hs(**claims: object) -> str:
+    body = {"sub": "7", "roles": ["teacher"], "exp": int(time.time()) + 3600, **claims}
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+def auth(settings: Settings, token: str) -> Identity | None:
+    return authenticate(settings, f"Bearer {token}")
+
+
+def test_valid_token_maps_claims_to_identity() -> None:
+    ident = auth(Settings(jwt_secret=SECRET), hs())
+    assert ident == Identity("7", frozenset({"teacher"}))
+
+
+def test_claim_paths_are_configurable() -> None:
+    s = Settings(jwt_secret=SECRET, jwt_user_claim="user.uid", jwt_roles_claim="realm.roles")
+    token = hs(user={"uid": 42}, realm={"roles": "admin teacher"})
+    assert auth(s, token) == Identity("42", frozenset({"admin", "teacher"}))
+
+
+def test_no_header_is_anonymous_and_a_malformed_one_is_refused() -> None:
+    s = Settings(jwt_secret=SECRET)
+    assert authenticate(s, None) is None
+    with pytest.raises(UnauthenticatedError, match="Bearer"):
+        authenticate(s, "Token abc")
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (
+            jwt.encode(
+                {"sub": "7", "exp": int(time.time()) + 3600},
+                "wrong-secret-0123456789abcdef0123",
+                algorithm="HS256",
+            ),
+            "Signature verification failed",
+        ),
+        (hs(exp=int(time.time()) - 10), "token expired"),
+        (hs(nbf=int(time.time()) + 36000), "not valid yet"),
+        (jwt.encode({"sub": "7"}, SECRET, algorithm="HS256"), 'missing the "exp" claim'),
+        (jwt.encode({"exp": int(time.time()) + 3600}, SECRET, algorithm="HS256"), "no 'sub' claim"),
+        (
+            jwt.encode({"sub": "7", "exp": int(time.time()) + 3600}, None, algorithm="none"),
+            "alg value is not allowed",
+        ),
+        ("not.a.token", "invalid token"),
+    ],
+)
+def test_bad_tokens_are_refused(token: str, reason: str) -> None:
+    with pytest.raises(UnauthenticatedError) as err:
+        auth(Settings(jwt_secret=SECRET), token)
+    assert reason.lower() in err.value.message.lower()
+    assert err.value.extensions["code"] == "UNAUTHENTICATED"
+
+
+def test_issuer_and_audience_are_checked() -> None:
+    s = Settings(jwt_secret=SECRET, jwt_issuer="https://issuer.example", jwt_audience="learnhub")
+    assert auth(s, hs(iss="https://issuer.example", aud="learnhub")) is not None
+    for bad in (
+        hs(iss="https://evil.example", aud="learnhub"),
+        hs(iss="https://issuer.example", aud="other"),
+        hs(),
+    ):
+        with pytest.raises(UnauthenticatedError):
+            auth(s, bad)
+
+
+@pytest.fixture(scope="module")
+def rsa_pem() -> tuple[bytes, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def test_rs256_with_a_public_key_and_no_hs_confusion(
+    rsa_pem: tuple[bytes, str], tmp_path: Path
+) -> None:
+    private, public = rsa_pem
+    key_file = tmp_path / "public.pem"
+    key_file.write_text(public)
+    s = Settings(jwt_algorithm="RS256", jwt_public_key=str(key_file))
+    good = jwt.encode({"sub": "9", "exp": int(time.time()) + 3600}, private, algorithm="RS256")
+    assert auth(s, good) == Identity("9", frozenset())
+    # HS/RS confusion: an HS256 token "signed" with the public key is refused
+    forged = _hs_with_key(public)
+    with pytest.raises(UnauthenticatedError):
+        auth(s, forged)
+
+
+def _hs_with_key(public: str) -> str:
+    """Craft an HS256 token keyed with the RSA public key text (PyJWT refuses to, on purpose)."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"sub": "9", "exp": int(time.time()) + 3600}).encode())
+    sig = hmac.new(public.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+def test_es256_through_a_jwks_file(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "ES256"}]}))
+    s = Settings(jwt_algorithm="ES256", jwt_jwks_file=str(jwks))
+    token = jwt.encode(
+        {"sub": "5", "exp": int(time.time()) + 3600}, key, algorithm="ES256", headers={"kid": "k1"}
+    )
+    assert auth(s, token) == Identity("5", frozenset())
+    other = jwt.encode(
+        {"sub": "5", "exp": int(time.time()) + 3600},
+        key,
+        algorithm="ES256",
+        headers={"kid": "nope"},
+    )
+    with pytest.raises(UnauthenticatedError, match="kid"):
+        auth(s, other)
+
+
+def test_mint_round_trip() -> None:
+    s = Settings(jwt_secret=SECRET)
+    assert auth(s, mint(s, "3", ["student"])) == Identity("3", frozenset({"student"}))
+
+
+def test_resolve_grants_rows_hidden_and_presets() -> None:
+    perms = {
+        "read": (
+            Grant(roles=frozenset({"admin"})),
+            Grant(
+                roles=frozenset({"student"}),
+                row={"student_id": {"eq": {"$user": "id"}}},
+                hidden=frozenset({"score"}),
+            ),
+            Grant(anonymous=True, row={"status": {"eq": "public"}}),
+        ),
+        "create": (Grant(roles=frozenset({"student"}), preset={"student_id": "$user.id"}),),
+    }
+    student = Identity("7", frozenset({"student"}))
+    access = resolve(perms, "read", student)
+    assert access.rows == {"or": [{"student_id": {"eq": "7"}}]} and access.hidden == {"score"}
+    assert resolve(perms, "read", Identity("1", frozenset({"admin", "student"}))).rows is None
+    assert resolve(perms, "read", None).rows == {"or": [{"status": {"eq": "public"}}]}
+    assert resolve(perms, "create", student).preset == {"student_id": "7"}
+    with pytest.raises(ForbiddenError):
+        resolve(perms, "create", Identity("1", frozenset({"admin"})))
+    with pytest.raises(UnauthenticatedError):
+        resolve(perms, "create", None)
+    with pytest.raises(UnauthenticatedError):  # no permissions block: signed-in callers only
+        resolve(None, "read", None)
