@@ -36,6 +36,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -109,6 +110,13 @@ class Database:
         """A session on the read replica (the primary when there is none), for queries only."""
         async with self.read_sessionmaker() as session:
             yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on the read replica in autocommit mode: a single SELECT needs no
+        ``BEGIN``/``ROLLBACK`` round trips around it."""
+        async with self.read_engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when ``SELECT 1`` succeeds within ``timeout`` seconds; never raises."""

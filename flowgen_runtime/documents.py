@@ -10,10 +10,11 @@ to use (the smallest of the entities it reaches; no caching if one of them opts 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -53,6 +54,7 @@ class Document:
     node: DocumentNode | None = None
     parse_error: GraphQLError | None = None
     static_errors: list[GraphQLError] | None = None
+    dynamic_errors: dict[bytes, list[GraphQLError]] = field(default_factory=dict)
     cache_ttl: dict[str | None, int | None] = field(default_factory=dict)
     """Response-cache TTL per operation name (None: not cacheable)."""
 
@@ -96,17 +98,28 @@ class DocumentCache:
         return doc
 
     def validate(
-        self, doc: Document, dynamic_rules: Collection[type[ASTValidationRule]]
+        self,
+        doc: Document,
+        variables: Any,
+        make_rules: Callable[[Any], Collection[type[ASTValidationRule]]],
     ) -> list[GraphQLError]:
-        """Static rules once per document; the per-request rules (cost with variables) always."""
+        """Static rules once per document; the rules that depend on variables (the cost of
+        ``first: $n``) once per distinct variables of that document."""
         assert doc.node is not None
         if doc.static_errors is None:
             doc.static_errors = validate(
                 self.schema, doc.node, (*specified_rules, *self.static_rules)
             )
-        if doc.static_errors or not dynamic_rules:
+        if doc.static_errors:
             return doc.static_errors
-        return validate(self.schema, doc.node, tuple(dynamic_rules))
+        key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        found = doc.dynamic_errors.get(key)
+        if found is None:
+            found = validate(self.schema, doc.node, tuple(make_rules(variables)))
+            if len(doc.dynamic_errors) >= 64:  # bounded: variables vary per request
+                doc.dynamic_errors.clear()
+            doc.dynamic_errors[key] = found
+        return found
 
     def _ttl(self, op: OperationDefinitionNode, fragments: list[Any]) -> int | None:
         if op.operation != OperationType.QUERY:

@@ -118,7 +118,7 @@ class GraphQLEndpoint:
             max_errors: int | None = None,
             type_info: TypeInfo | None = None,
         ) -> list[GraphQLError]:
-            return self.documents.validate(doc, self.rules(variables))
+            return self.documents.validate(doc, variables, self.rules)
 
         return await graphql(
             self.documents.schema, data, context_value=ctx, query_parser=parser,

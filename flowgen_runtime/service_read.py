@@ -66,7 +66,7 @@ class ReadMixin(ServiceBase):
         async def load() -> dict[str, Any] | None:
             stmt = self._select().where(*(self.meta.table.c[k] == v for k, v in values.items()))
             stmt = stmt.where(visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, {}, []))
-            async with ctx.db.read_session() as s:
+            async with ctx.db.read() as s:
                 row = (await s.execute(stmt)).mappings().first()
             return self._masked(ctx)(row) if row else None
 
@@ -83,7 +83,7 @@ class ReadMixin(ServiceBase):
         )
 
         async def load() -> dict[str, Any]:
-            async with ctx.db.read_session() as s:
+            async with ctx.db.read() as s:
                 rows = (await s.execute(stmt.limit(page.size + 1))).mappings().all()
                 result = connection(rows, order, page, self._masked(ctx))
                 if total:
@@ -102,7 +102,7 @@ class ReadMixin(ServiceBase):
         )
 
         async def load() -> list[dict[str, Any]]:
-            async with ctx.db.read_session() as s:
+            async with ctx.db.read() as s:
                 rows = (await s.execute(stmt)).mappings().all()
             return aggregate_rows(rows, groups, numeric)
 
@@ -118,7 +118,7 @@ class ReadMixin(ServiceBase):
         async def batch(keys: list[Any]) -> list[Any]:
             stmt = self._select().where(self._pk_col.in_(keys))
             stmt = stmt.where(visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, {}, []))
-            async with ctx.db.read_session() as s:
+            async with ctx.db.read() as s:
                 rows = (await s.execute(stmt)).mappings().all()
             row = self._masked(ctx)
             found = {str(r[self.meta.pk]): row(r) for r in rows}
@@ -165,7 +165,7 @@ class ReadMixin(ServiceBase):
             )
             stmt, parent_expr = shape(stmt)
             stmt = partitioned(stmt.where(parent_expr.in_(keys)), parent_expr, order, page, t)
-            async with ctx.db.read_session() as s:
+            async with ctx.db.read() as s:
                 groups = group_rows((await s.execute(stmt)).mappings().all())
                 counts: dict[str, int] = {}
                 if total:
