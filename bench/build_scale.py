@@ -134,7 +134,7 @@ PATCHES = [
     (engine, "format_python", "format"),
     (pipeline, "format_python", "format"),  # the new revision file
     (pipeline, "plan_migration", "migration"),
-    (migrations, "load_metadata", "snapshot"),
+    (migrations, "load_models", "snapshot"),
     (pipeline, "write", "write"),
     (pipeline, "scaffold_handlers", "write"),
 ]
