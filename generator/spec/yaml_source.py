@@ -13,6 +13,11 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+# libyaml's parser (about 15x faster than the pure-Python one) when PyYAML was built with it;
+# its nodes carry the same start marks. On a syntax error the file is parsed again with the
+# pure-Python parser, whose messages are more precise (they name the offending character).
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class YamlDoc:
@@ -46,7 +51,7 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _build(node: yaml.Node, path: Path, doc: YamlDoc, loader: yaml.SafeLoader) -> Any:
+def _build(node: yaml.Node, path: Path, doc: YamlDoc, loader: Any) -> Any:
     doc.positions[path] = _pos(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -67,12 +72,23 @@ def _build(node: yaml.Node, path: Path, doc: YamlDoc, loader: yaml.SafeLoader) -
 
 def load_yaml(text: str, file: str) -> YamlDoc:
     """Parse one YAML document, keeping positions. Raises :class:`YamlSyntaxError`."""
+    if _Loader is not yaml.SafeLoader:
+        try:
+            return _load(text, file, _Loader)
+        except yaml.MarkedYAMLError:
+            pass  # parse again below: the pure-Python parser's messages are the ones we report
+    return _load(text, file, yaml.SafeLoader)
+
+
+def _load(text: str, file: str, loader_class: Any) -> YamlDoc:
     doc = YamlDoc(file=file, data=None)
-    loader = yaml.SafeLoader(text)
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         doc.data = None if node is None else _build(node, (), doc, loader)
     except yaml.MarkedYAMLError as exc:
+        if loader_class is not yaml.SafeLoader:
+            raise
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise YamlSyntaxError(file, line, col, f"invalid YAML: {exc.problem}") from None
