@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, build_schema, find_breaking_changes, find_dangerous_changes
-
 from ..model import App
 
 
@@ -63,9 +61,17 @@ def api_report(
     new_jobs: dict[str, Any],
 ) -> ApiReport:
     report = ApiReport()
-    if old_sdl:
+    before_sdl, after_sdl = _sdl(old_sdl), _sdl(new_files)
+    if old_sdl and before_sdl != after_sdl:  # same text: nothing to compare (seconds saved)
+        from graphql import (
+            GraphQLError,
+            build_schema,
+            find_breaking_changes,
+            find_dangerous_changes,
+        )
+
         try:
-            before, after = build_schema(_sdl(old_sdl)), build_schema(_sdl(new_files))
+            before, after = build_schema(before_sdl), build_schema(after_sdl)
         except GraphQLError as exc:  # a previous build by an older generator, edited SDL
             report.dangerous.append(f"cannot compare with the previous SDL: {exc.message}")
         else:
