@@ -16,7 +16,7 @@ Order of the upgrade (the downgrade is the same list reversed, each op reversed)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic.operations import ops
@@ -48,8 +48,8 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
         diff_columns(o, n, renames, d)
     for table in new.sorted_tables:
         if renames.old_table(table.name) not in before:
-            d.ops.append(ops.CreateTableOp.from_table(table))
-            d.ops += [ops.CreateIndexOp.from_index(i) for i in _indexes(table)]
+            d.ops.append(CreateTableOp.from_table(table))
+            d.ops += [CreateIndexOp.from_index(i) for i in _indexes(table)]
             d.summary.append(f"create table {table.name}")
     for o, n in kept:
         _create_extras(o, n, to_new, renames, d)
@@ -61,6 +61,39 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
                 d.summary.append(f"drop table {table.name}")
                 d.destructive.append(f"drop table {table.name}: every row of it is deleted")
     return d
+
+
+class CreateTableOp(ops.CreateTableOp):
+    """Renders from the table it was made from. Alembic's own ``to_table()`` copies every
+    column and constraint first: a quarter of rendering a revision with hundreds of tables."""
+
+    _table: sa.Table
+
+    @classmethod
+    def from_table(
+        cls, table: sa.Table, *, _namespace_metadata: sa.MetaData | None = None
+    ) -> CreateTableOp:
+        op = cast(CreateTableOp, super().from_table(table, _namespace_metadata=_namespace_metadata))
+        op._table = table
+        return op
+
+    def to_table(self, migration_context: Any = None) -> sa.Table:
+        return self._table
+
+
+class CreateIndexOp(ops.CreateIndexOp):
+    """Renders from its index, not from a copy on a stand-in table (see CreateTableOp)."""
+
+    _index: sa.Index
+
+    @classmethod
+    def from_index(cls, index: sa.Index) -> CreateIndexOp:
+        op = cast(CreateIndexOp, super().from_index(index))
+        op._index = index
+        return op
+
+    def to_index(self, migration_context: Any = None) -> sa.Index:
+        return self._index
 
 
 def _indexes(table: sa.Table) -> list[sa.Index]:
