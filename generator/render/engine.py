@@ -56,9 +56,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_app(app: App, *, spec_root: str = "specs", package: str = "generated") -> dict[str, str]:
+def render_app(
+    app: App, *, spec_root: str = "specs", package: str = "generated", formatted: bool = True
+) -> dict[str, str]:
     """Render every target for ``app`` as the package ``package``; Python files come back
-    ruff-formatted."""
+    ruff-formatted unless ``formatted=False`` (the pipeline formats them later with the
+    migration, in one run)."""
     env = environment()
     view = app_view(app, package)
     files: dict[str, str] = {}
@@ -73,7 +76,7 @@ def render_app(app: App, *, spec_root: str = "specs", package: str = "generated"
             except jinja2.TemplateError as exc:
                 raise RenderError(f"{target.template} for {path}: {exc}") from exc
             files[path] = header(src, comment) + body
-    return format_python(files)
+    return format_python(files) if formatted else files
 
 
 def _instances(
