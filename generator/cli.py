@@ -7,27 +7,31 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
-from .migrations import DestructiveChange, MigrationPlan, UnsupportedChange
-from .pipeline import BuildResult, build
-from .render import RenderError
-from .spec import SpecErrors, json_schema
+from . import __version__, stamp
+
+if TYPE_CHECKING:  # the compiler proper is imported only when a build has to run
+    from .migrations import MigrationPlan
+    from .model import App
+    from .pipeline import BuildResult
 
 
 class _Group(click.Group):
     """Turns configuration errors (bad environment variables) into a one-line message."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from flowgen_runtime.settings import ConfigError
-
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            # only commands that read settings can raise ConfigError, and they have imported
+            # the module; `gen build` does not pay for importing it
+            settings = sys.modules.get("flowgen_runtime.settings")
+            if settings is not None and isinstance(exc, settings.ConfigError):
+                raise click.ClickException(str(exc)) from None
+            raise
 
 
 @click.group(cls=_Group)
@@ -59,13 +63,20 @@ def build_cmd(
 ) -> None:
     """Compile SPECS into the output package."""
     out = out or _default_out(specs)
+    inputs = stamp.inputs_digest(specs, out)
+    if (done := stamp.fresh(out, inputs)) is not None:  # nothing changed since the last build
+        if check:
+            click.echo(f"{out}: up to date")
+        else:
+            _report_build(done, out)
+        return
     if check_breaking:  # decide before writing: the previous SDL is what we compare with
         dry = _build_or_exit(specs, out, check=True, allow_destructive=allow_destructive)
         if breaking := _report_api(dry.migration):
             click.echo(f"{breaking} breaking change(s); nothing was written", err=True)
             sys.exit(1)
     result = _build_or_exit(specs, out, check=check, allow_destructive=allow_destructive)
-    app, plan = result.app, result.plan
+    plan = result.plan
     if not check_breaking:
         _report_api(result.migration)
     if check:
@@ -74,28 +85,56 @@ def build_cmd(
             return
         click.echo(f"{out} is stale; run `gen build {specs}`:\n{plan.summary()}", err=True)
         sys.exit(1)
-    n_files = len(plan.added) + len(plan.changed) + len(plan.removed)
-    click.echo(
-        f"built {app.name}: {len(app.entities)} entities, {len(app.queues)} queues -> {out} "
-        f"({n_files} file(s) changed)"
-    )
-    if not plan.empty:
-        click.echo(plan.summary())
-    _report_migration(result.migration)
-    for path in result.scaffolded:
-        click.echo(f"scaffolded handler module {path} (yours to edit; never overwritten)")
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    summary = _summary(result)
+    _report_build(summary, out, result)
+    stamp.save(out, inputs, result.files, _handler_paths(result.app, out), summary)
+
+
+def _summary(result: BuildResult) -> dict[str, Any]:
+    """What every build of these specs reports (replayed when the stamp says up to date)."""
+    app = result.app
+    notes = []
     unprotected = [e.name for e in app.entities if e.permissions is None]
     if unprotected:
-        click.echo(
+        notes.append(
             "note: no permissions block, so signed-in callers may do everything and anonymous "
             "callers nothing: " + ", ".join(unprotected)
         )
+    built = f"built {app.name}: {len(app.entities)} entities, {len(app.queues)} queues"
+    return {"built": built, "warnings": result.warnings, "notes": notes}
+
+
+def _report_build(summary: dict[str, Any], out: Path, result: BuildResult | None = None) -> None:
+    """The report of a build; ``result`` is None when the stamp showed nothing changed."""
+    plan = result.plan if result is not None else None
+    n_files = len(plan.added) + len(plan.changed) + len(plan.removed) if plan else 0
+    click.echo(f"{summary['built']} -> {out} ({n_files} file(s) changed)")
+    if result is not None:
+        if n_files:
+            click.echo(result.plan.summary())
+        _report_migration(result.migration)
+        for path in result.scaffolded:
+            click.echo(f"scaffolded handler module {path} (yours to edit; never overwritten)")
+    for warning in summary["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    for note in summary["notes"]:
+        click.echo(note)
+
+
+def _handler_paths(app: App, out: Path) -> list[Path]:
+    from .scaffold import module_file
+
+    root = out.resolve().parent
+    return [module_file(root, j.handler)[0] for q in app.queues for j in q.jobs if j.handler]
 
 
 def _build_or_exit(specs: Path, out: Path, *, check: bool, allow_destructive: bool) -> BuildResult:
     """Run the build; report each kind of failure the way users need it and exit."""
+    from .migrations import DestructiveChange, UnsupportedChange
+    from .pipeline import build
+    from .render import RenderError
+    from .spec import SpecErrors
+
     try:
         return build(specs, out, check=check, allow_destructive=allow_destructive)
     except SpecErrors as exc:
@@ -145,6 +184,8 @@ def _report_api(migration: MigrationPlan) -> int:
 )
 def schema_cmd(out: Path | None) -> None:
     """Write the JSON Schema of the spec format (for editor completion)."""
+    from .spec import json_schema
+
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if out is None:
         click.echo(text, nl=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .migrations import SNAPSHOT_FILE, MigrationPlan, plan_migration
@@ -29,6 +29,8 @@ class BuildResult:
     migration: MigrationPlan
     scaffolded: list[str]
     warnings: list[str]
+    files: dict[str, str] = field(default_factory=dict)
+    """The generated files' text (write-once revisions aside)."""
 
 
 def render(
@@ -79,10 +81,10 @@ def _build(specs: Path, out: Path, *, check: bool, allow_destructive: bool) -> B
     if check:
         result = plan(out, files)
         result.added += sorted(write_once)
-        return BuildResult(app, result, migration, [], [])
+        return BuildResult(app, result, migration, [], [], files)
     result = write(out, files, write_once=write_once)
     scaffolded, warnings = scaffold_handlers(app, out.resolve().parent, out.name)
-    return BuildResult(app, result, migration, scaffolded, warnings)
+    return BuildResult(app, result, migration, scaffolded, warnings, files)
 
 
 def _display(path: Path) -> str:

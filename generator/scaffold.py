@@ -22,7 +22,7 @@ async def {func}(payload: Any, ctx: JobContext) -> Any:
 '''
 
 
-def _module_file(root: Path, dotted: str) -> tuple[Path, str]:
+def module_file(root: Path, dotted: str) -> tuple[Path, str]:
     *mod, func = dotted.split(".")
     return root.joinpath(*mod).with_suffix(".py"), func
 
@@ -35,7 +35,7 @@ def scaffold_handlers(
     for q in app.queues:
         for j in q.jobs:
             if j.handler:
-                path, _ = _module_file(root, j.handler)
+                path, _ = module_file(root, j.handler)
                 wanted.setdefault(path, []).append(j)
     created, warnings = [], []
     for path, jobs in sorted(wanted.items()):
