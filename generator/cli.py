@@ -3,6 +3,7 @@ generated package (imported by name, default ``generated``) and :mod:`flowgen_ru
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import sys
@@ -62,6 +63,9 @@ def build_cmd(
     specs: Path, out: Path | None, check: bool, allow_destructive: bool, check_breaking: bool
 ) -> None:
     """Compile SPECS into the output package."""
+    # One short-lived process: everything the build allocates lives until it exits, so the
+    # cyclic collector would only re-scan it (a collection after the build cost 0.4 s).
+    gc.disable()
     out = out or _default_out(specs)
     inputs = stamp.inputs_digest(specs, out)
     if (done := stamp.fresh(out, inputs)) is not None:  # nothing changed since the last build
