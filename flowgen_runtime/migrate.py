@@ -9,6 +9,9 @@ from alembic.config import Config
 from alembic.util.exc import CommandError
 
 from .settings import get_settings
+from .sql import pattern_match
+
+__all__ = ["pattern_match"]  # revisions call fg.pattern_match for pattern CHECKs
 
 
 def alembic_config(registry: Any, url: str | None = None) -> Config:

@@ -5,6 +5,7 @@ import datetime
 import decimal
 
 import sqlalchemy as sa
+from flowgen_runtime.sql import pattern_match
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -15,6 +16,7 @@ class Course(Base):
 
     __tablename__ = "courses"
     __table_args__ = (
+        sa.CheckConstraint(pattern_match("slug", "^[a-z0-9-]+$"), name="slug_pattern"),
         sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
         sa.CheckConstraint("price >= 0", name="price_min"),
     )

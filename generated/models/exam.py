@@ -5,6 +5,7 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flowgen_runtime.sql import pattern_match
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import JSON_TYPE, Base
@@ -15,6 +16,7 @@ class Exam(Base):
 
     __tablename__ = "exams"
     __table_args__ = (
+        sa.CheckConstraint(pattern_match("slug", "^[a-z0-9-]+$"), name="slug_pattern"),
         sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
         sa.CheckConstraint("duration_minutes >= 1", name="duration_minutes_min"),
         sa.CheckConstraint("duration_minutes <= 600", name="duration_minutes_max"),

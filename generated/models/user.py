@@ -4,6 +4,7 @@
 import datetime
 
 import sqlalchemy as sa
+from flowgen_runtime.sql import pattern_match
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -13,7 +14,10 @@ class User(Base):
     """A learner, a teacher or an administrator."""
 
     __tablename__ = "users"
-    __table_args__ = (sa.CheckConstraint("length(name) >= 1", name="name_min_length"),)
+    __table_args__ = (
+        sa.CheckConstraint(pattern_match("email", "^[^@\\s]+@[^@\\s]+$"), name="email_pattern"),
+        sa.CheckConstraint("length(name) >= 1", name="name_min_length"),
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     email: Mapped[str] = mapped_column(

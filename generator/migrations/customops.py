@@ -12,10 +12,11 @@ fg.alter_enum('users', 'role', 'user_role', ['a'], ['a', 'b'], server_default=No
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic.autogenerate import renderers
 from alembic.operations import ops
+from sqlalchemy.sql.elements import conv
 
 
 class AlterEnumOp(ops.MigrateOperation):
@@ -151,3 +152,58 @@ def _render_fill(_ctx: Any, op: FillNullsOp) -> str:
 
 
 CUSTOM_OPS = (AlterEnumOp, RenameEnumOp, RequireNoNullsOp, FillNullsOp)
+
+
+def _pattern(constraint: Any) -> Any:
+    """The ``pattern_match`` element of a CHECK constraint, or None."""
+    from flowgen_runtime.sql import PatternMatch
+
+    sqltext = getattr(constraint, "sqltext", None)
+    return sqltext if isinstance(sqltext, PatternMatch) else None
+
+
+class AddPatternCheckOp(ops.CreateCheckConstraintOp):
+    """A pattern CHECK, rendered as ``fg.pattern_match(...)`` so each dialect compiles it."""
+
+    def reverse(self) -> DropPatternCheckOp:
+        # conv(): the name is final (rendered as op.f), the naming convention must not apply twice
+        name = conv(str(self.constraint_name))
+        return DropPatternCheckOp(name, self.table_name, type_="check", pattern=self)
+
+
+class DropPatternCheckOp(ops.DropConstraintOp):
+    def __init__(self, name: Any, *args: Any, pattern: AddPatternCheckOp, **kw: Any) -> None:
+        super().__init__(name, *args, **kw)
+        self.constraint_name = name  # keep the conv() marker Alembic's __init__ drops
+        self.pattern = pattern
+
+    def reverse(self) -> AddPatternCheckOp:
+        return self.pattern
+
+
+def pattern_ops(constraint: Any, table: str) -> tuple[AddPatternCheckOp, DropPatternCheckOp] | None:
+    """Add/drop ops for a pattern CHECK constraint (None for any other constraint)."""
+    element = _pattern(constraint)
+    if element is None:
+        return None
+    add = AddPatternCheckOp(str(constraint.name), table, element)
+    return add, add.reverse()
+
+
+def _pattern_call(element: Any) -> str:
+    return f"fg.pattern_match({element.column!r}, {element.pattern!r})"
+
+
+@renderers.dispatch_for(AddPatternCheckOp)
+def _render_add_pattern(ctx: Any, op: AddPatternCheckOp) -> str:
+    prefix = "batch_op." if ctx is not None and ctx._has_batch else "op."
+    table = "" if ctx is not None and ctx._has_batch else f"{op.table_name!r}, "
+    return f"{prefix}create_check_constraint({prefix}f({op.constraint_name!r}), {table}{_pattern_call(op.condition)})"
+
+
+def render_item(type_: str, obj: Any, _ctx: Any) -> str | Literal[False]:
+    """Alembic ``render_item`` hook: pattern CHECKs inside ``create_table``."""
+    element = _pattern(obj) if type_ == "check" else None
+    if element is None:
+        return False
+    return f"sa.CheckConstraint({_pattern_call(element)}, name=op.f({obj.name!r}))"

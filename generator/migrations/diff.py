@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from .columns import Diff, diff_columns
-from .customops import RenameTableOp
+from .customops import RenameTableOp, pattern_ops
 from .renames import Renames
 
 Constraint = sa.UniqueConstraint | sa.CheckConstraint | sa.ForeignKeyConstraint
@@ -154,7 +154,8 @@ def _drop_extras(
         if isinstance(item, sa.Index):
             d.ops.append(ops.DropIndexOp.from_index(item))
         else:
-            batch.append(ops.DropConstraintOp.from_constraint(item))
+            pattern = pattern_ops(item, old.name)
+            batch.append(pattern[1] if pattern else ops.DropConstraintOp.from_constraint(item))
     if batch:
         d.ops.append(ops.ModifyTableOps(old.name, batch))
 
@@ -171,7 +172,8 @@ def _create_extras(
         if isinstance(item, sa.Index):
             d.ops.append(ops.CreateIndexOp.from_index(item))
         else:
-            batch.append(ops.AddConstraintOp.from_constraint(item))
+            pattern = pattern_ops(item, new.name)
+            batch.append(pattern[0] if pattern else ops.AddConstraintOp.from_constraint(item))
     if batch:
         d.ops.append(ops.ModifyTableOps(new.name, batch))
 

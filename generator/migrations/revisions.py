@@ -21,7 +21,7 @@ from alembic.operations import ops
 
 from .. import __version__
 from .columns import Diff
-from .customops import CUSTOM_OPS, NoOp, RequireNoNullsOp, render_checks
+from .customops import CUSTOM_OPS, NoOp, RequireNoNullsOp, render_checks, render_item
 
 
 class UnsupportedChange(Exception):
@@ -108,7 +108,12 @@ def _code(op_list: list[ops.MigrateOperation], before: list[str], after: list[st
     before = render_checks(op_list) + before
     op_list = [op for op in op_list if not isinstance(op, RequireNoNullsOp)]
     code = _body(
-        render_python_code(ops.UpgradeOps(ops=op_list), render_as_batch=True, **_no_prefix())
+        render_python_code(
+            ops.UpgradeOps(ops=op_list),
+            render_as_batch=True,
+            render_item=render_item,
+            **_no_prefix(),
+        )
     )
     if before:
         code = "\n".join(before) + "\n" + code
@@ -136,7 +141,7 @@ def render_revision(
     )
     summary = diff.summary
     message = "initial schema" if number == 1 else _message(summary)
-    uses_fg = any(isinstance(op, CUSTOM_OPS) for op in diff.ops)
+    uses_fg = any(isinstance(op, CUSTOM_OPS) for op in diff.ops) or "fg." in up_code + down_code
     text = _TEMPLATE.format(
         version=__version__,
         message=message,

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..model.ir import Backoff, Default, Field
@@ -112,7 +113,16 @@ def python_literal(f: Field) -> str:
 
 
 def check_constraints(f: Field) -> list[tuple[str, str]]:
-    """``(name, sql)`` CHECKs mirroring the spec's constraints (portable SQL only)."""
+    """``(name, Python expression)`` CHECKs mirroring the spec's constraints: SQL text, or
+    ``pattern_match(...)`` for a pattern (compiled per dialect by the runtime)."""
+    return [(name, json.dumps(sql)) for name, sql in _check_sql(f)] + (
+        [(f"{f.column}_pattern", f"pattern_match({json.dumps(f.column)}, {json.dumps(f.pattern)})")]
+        if f.pattern is not None
+        else []
+    )
+
+
+def _check_sql(f: Field) -> list[tuple[str, str]]:
     c = f.column
     out = []
     if f.min is not None:

@@ -159,17 +159,23 @@ def test_python_literal(f: Field, expected: str) -> None:
 
 def test_check_constraints() -> None:
     assert p.check_constraints(field("n", "int", min=1, max=600)) == [
-        ("n_min", "n >= 1"),
-        ("n_max", "n <= 600"),
+        ("n_min", '"n >= 1"'),
+        ("n_max", '"n <= 600"'),
     ]
-    assert p.check_constraints(field("score", "float", min=0.5)) == [("score_min", "score >= 0.5")]
+    assert p.check_constraints(field("score", "float", min=0.5)) == [
+        ("score_min", '"score >= 0.5"')
+    ]
     assert p.check_constraints(field("body", "text", min_length=1, max_length=500)) == [
-        ("body_min_length", "length(body) >= 1"),
-        ("body_max_length", "length(body) <= 500"),
+        ("body_min_length", '"length(body) >= 1"'),
+        ("body_max_length", '"length(body) <= 500"'),
     ]
     # A string's max_length is the column width (VARCHAR(n)), not a CHECK.
     assert p.check_constraints(field("title", "string", max_length=200)) == []
     assert p.check_constraints(field("title", "string", min_length=0)) == []
+    # A pattern is a CHECK compiled per dialect (~ on PostgreSQL, REGEXP on SQLite).
+    assert p.check_constraints(field("slug", "string", pattern="^[a-z]+$")) == [
+        ("slug_pattern", 'pattern_match("slug", "^[a-z]+$")')
+    ]
 
 
 @pytest.mark.parametrize(

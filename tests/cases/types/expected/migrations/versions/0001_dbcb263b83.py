@@ -10,10 +10,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from flowgen_runtime import migrate as fg
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_3ea193e290"
+revision: str = "0001_dbcb263b83"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -61,6 +62,9 @@ def upgrade() -> None:
         sa.CheckConstraint("stock <= 10000", name=op.f("ck_products_stock_max")),
         sa.CheckConstraint("stock >= 0", name=op.f("ck_products_stock_min")),
         sa.CheckConstraint("weight_kg >= 0.5", name=op.f("ck_products_weight_kg_min")),
+        sa.CheckConstraint(
+            fg.pattern_match("name", "^[A-Za-z0-9 ]+$"), name=op.f("ck_products_name_pattern")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         sa.UniqueConstraint("external_ref", name=op.f("uq_products_external_ref")),
     )
