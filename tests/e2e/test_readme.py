@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import REPO, App, child_env
+from .harness import REPO, App, embedded
 
 pytestmark = pytest.mark.e2e
 
@@ -17,17 +17,8 @@ BLOCKS = re.findall(r"```graphql\n(.*?)```", (REPO / "README.md").read_text(), r
 
 @pytest.fixture(scope="module")
 def fresh_app(example_root: Path) -> Iterator[App]:
-    from flowgen_runtime.redis import stop_embedded_redis
-
-    data_dir = example_root / ".flowgen-readme"
-    app = App(example_root, child_env({"FLOWGEN_DATA_DIR": str(data_dir)}))
-    try:
-        app.migrate("upgrade")
-        app.start()
+    with embedded(example_root, ".flowgen-readme") as app:
         yield app
-    finally:
-        app.stop()
-        stop_embedded_redis(str(data_dir))
 
 
 def test_readme_has_examples() -> None:
