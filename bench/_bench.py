@@ -91,6 +91,8 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    auth: str | None = None
+    """``Authorization`` header value to send (Flowgen's example app needs a token)."""
 
     @property
     def url(self) -> str:
@@ -137,15 +139,29 @@ class Server:
             self.proc.wait()
 
 
-def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = httpx.post(url, json=body, timeout=10)
+JWT_SECRET = "flowgen-bench-secret-0123456789abcdef0123"
+
+
+def admin_auth() -> str:
+    """A bearer token of an admin for the bench servers (they run with ``JWT_SECRET``)."""
+    from flowgen_runtime.auth import mint
+    from flowgen_runtime.settings import Settings
+
+    return "Bearer " + mint(Settings(jwt_secret=JWT_SECRET), "1", ["admin"], ttl_s=24 * 3600)
+
+
+def post(url: str, body: dict[str, Any], auth: str | None = None) -> dict[str, Any]:
+    headers = {"authorization": auth} if auth else {}
+    r = httpx.post(url, json=body, headers=headers, timeout=10)
     data: dict[str, Any] = r.json()
     if r.status_code != 200 or data.get("errors"):
         raise RuntimeError(f"{url}: {r.status_code} {json.dumps(data)[:500]}")
     return data
 
 
-def wrk(url: str, body: str, duration: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, body: str, duration: int, connections: int, auth: str | None = None
+) -> dict[str, float]:
     """One wrk run (1 thread); the Lua script's ``done()`` prints a JSON summary.
 
     The 30 s timeout (wrk's default is 2 s) lets slow scenarios queue instead of failing.
@@ -153,7 +169,11 @@ def wrk(url: str, body: str, duration: int, connections: int) -> dict[str, float
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s"]
     cmd += ["-s", str(WRK_SCRIPT), url]
     out = subprocess.run(
-        cmd, env={**os.environ, "WRK_BODY": body}, check=True, capture_output=True, text=True
+        cmd,
+        env={**os.environ, "WRK_BODY": body, "WRK_AUTH": auth or ""},
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     summary: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     if summary["errors"]:

@@ -45,9 +45,11 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench import (  # noqa: E402
+    JWT_SECRET,
     PG_DIR,
     REPO,
     Server,
+    admin_auth,
     child_env,
     count_statements,
     create_database,
@@ -109,9 +111,11 @@ class Bench:
             "CACHE_ENABLED": str(cache).lower(),
             "CACHE_PREFIX": self.prefix,
             "LOG_LEVEL": "WARNING",
+            "JWT_SECRET": JWT_SECRET,
         }
         workers = ["--workers", str(procs)] if procs > 1 else []
-        return Server(f"flowgen-{procs}p-cache-{cache}", cmd + workers, child_env(env))
+        name = f"flowgen-{procs}p-cache-{cache}"
+        return Server(name, cmd + workers, child_env(env), auth=admin_auth())
 
     def postgraphile(self, procs: int) -> Server:
         cmd = [str(PG_DIR / "node_modules" / ".bin" / "postgraphile"), "-c", self.db_url]
@@ -137,10 +141,10 @@ class Bench:
 
     def rate(self, server: Server, body: dict[str, Any], kind: str) -> dict[str, Any]:
         """Check the answer, warm up, then the median of ``--repeat`` wrk runs."""
-        check(kind, post(server.url, body))
-        a, text = self.args, json.dumps(body)
-        wrk(server.url, text, a.warmup, a.connections)
-        runs = [wrk(server.url, text, a.duration, a.connections) for _ in range(a.repeat)]
+        check(kind, post(server.url, body, server.auth))
+        a, text, auth = self.args, json.dumps(body), server.auth
+        wrk(server.url, text, a.warmup, a.connections, auth)
+        runs = [wrk(server.url, text, a.duration, a.connections, auth) for _ in range(a.repeat)]
         out = {"rps": statistics.median(r["rps"] for r in runs), "runs": runs}
         out["load1"] = round(os.getloadavg()[0], 2)  # other work on the machine skews rates
         print(f"  {server.name:28} {kind:4} {out['rps']:9.0f} req/s", file=sys.stderr)
@@ -151,7 +155,9 @@ class Bench:
         r: dict[str, Any] = {}
         with self.running(self.flowgen(procs, cache=True)) as s:
             r["p1_flowgen"] = self.rate(s, {"query": fg["pk"]}, "pk")
-            answer = httpx.post(s.url, json={"query": fg["pk"]}).content
+            answer = httpx.post(
+                s.url, json={"query": fg["pk"]}, headers={"authorization": s.auth or ""}
+            ).content
         redis.from_url(self.args.redis_url).set(self.ceiling_key, answer)
         with self.running(self.ceiling(procs)) as s:
             r["p1_ceiling"] = self.rate(s, {"query": fg["pk"]}, "pk")
@@ -178,8 +184,8 @@ class Bench:
                 with self.running(server) as s:
                     for kind, query in QUERIES[name].items():
                         body = {"query": query}
-                        post(s.url, body)  # connect, introspect types, prepare
-                        send = functools.partial(post, s.url, body)
+                        post(s.url, body, s.auth)  # connect, introspect types, prepare
+                        send = functools.partial(post, s.url, body, s.auth)
                         sql = count_statements(pg_log, DB_NAME, send)
                         data = [q for q in sql if q.lower().startswith(("select", "with"))]
                         out[f"{kind}_{name}"] = {"selects": len(data), "all": len(sql), "sql": sql}
