@@ -36,9 +36,13 @@ from typing import Any
 
 import bullmq
 import httpx
+from flowgen_runtime.auth import Identity, mint
+from flowgen_runtime.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_DIR = REPO / "bench" / "node"
+JWT_SECRET = "flowgen-bench-secret-0123456789abcdef0123"
+BENCH_USER = Identity("1", frozenset({"admin"}))  # enqueueing needs a signed-in caller
 QUEUE = "work"
 MUTATION = "mutation($i: NoopInput!) { enqueueNoop(input: $i) { id state } }"
 
@@ -105,7 +109,7 @@ async def python_enqueue(args: argparse.Namespace, root: Path) -> dict[str, floa
         schema = REGISTRY.schema
 
         async def gql(i: int) -> None:
-            ctx = state.context(request_id=f"bench-{i}")
+            ctx = state.context(request_id=f"bench-{i}", identity=BENCH_USER)
             result = await graphql(
                 schema, MUTATION, variable_values={"i": {"n": i}}, context_value=ctx
             )
@@ -124,13 +128,15 @@ async def http_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]
     port = 8000 + int(uuid.uuid4().int % 1000)
     env = child_env(
         root, {"REDIS_URL": args.redis_url, "QUEUE_PREFIX": prefix, "PORT": str(port),
-               "LOG_LEVEL": "WARNING"},
+               "LOG_LEVEL": "WARNING", "JWT_SECRET": JWT_SECRET},
     )  # fmt: skip
+    token = mint(Settings(jwt_secret=JWT_SECRET), "1", ["admin"], ttl_s=3600)
     cmd = [sys.executable, "-m", "generated.server"]
     server = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    auth = {"authorization": f"Bearer {token}"}
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=auth) as client:
             for _ in range(100):
                 try:
                     if (await client.get("/health")).status_code == 200:
