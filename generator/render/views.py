@@ -58,7 +58,6 @@ class RelationView:
     target: str
     target_module: str
     fk: str
-    resolver: str
     join_table: str
     self_column: str
     target_column: str
@@ -92,13 +91,7 @@ class EntityView:
     ops: dict[str, str]  # op -> "" (in request) or queue name (queued)
     cache_ttl: str
     field_names: tuple[str, ...]
-    nullable_fields: tuple[str, ...]
     non_nullable: tuple[str, ...]
-    imports_uuid: bool
-    imports_decimal: bool
-    imports_datetime: bool
-    imports_any: bool
-    imports_literal: bool
     api: ApiView
     page_args: str
     permissions: str
@@ -132,7 +125,6 @@ def _relation(r: Relation) -> RelationView:
         target=r.target,
         target_module=snake(r.target),
         fk=r.fk or "",
-        resolver=f"resolve_{r.name}",
         join_table=r.join.name if r.join else "",
         self_column=r.join_self_column or "",
         target_column=r.join_target_column or "",
@@ -163,7 +155,6 @@ def entity_view(e: Entity, app: App) -> EntityView:
     hidden = hideable(e)
     presets = preset_fields(e)
     fields = e.fields
-    types = {f.value_type for f in fields}
     checks = tuple(c for f in fields for c in p.check_constraints(f))
     uniques: list[tuple[str, tuple[str, ...]]] = [
         (f"uq_{e.table}_{f.column}", (f.name,)) for f in fields if f.unique
@@ -209,13 +200,7 @@ def entity_view(e: Entity, app: App) -> EntityView:
         ops={o.name: (o.queue or "") for o in e.operations},
         cache_ttl=repr(e.cache_ttl),
         field_names=tuple(f.name for f in fields),
-        nullable_fields=tuple(f.name for f in fields if f.nullable),
         non_nullable=tuple(f.name for f in fields if not f.nullable and not f.is_auto),
-        imports_uuid="uuid" in types,
-        imports_decimal="decimal" in types,
-        imports_datetime=bool(types & {"date", "datetime"}),
-        imports_any="json" in types,
-        imports_literal=any(f.enum for f in fields),
         api=api_view(e, app, _input),
         page_args=page_args(e.name),
         permissions=permissions_literal(e),
@@ -249,11 +234,6 @@ class QueueView:
     rate_limit: str
     jobs: tuple[JobView, ...]
     user_jobs: tuple[JobView, ...]
-    imports_uuid: bool
-    imports_decimal: bool
-    imports_datetime: bool
-    imports_any: bool
-    imports_literal: bool
 
 
 def _options_expr(j: Job) -> str:
@@ -298,7 +278,6 @@ def job_view(j: Job) -> JobView:
 
 
 def queue_view(q: Queue) -> QueueView:
-    types = {f.value_type for j in q.jobs for f in j.payload}
     jobs = tuple(job_view(j) for j in q.jobs)
     rate = (
         f"RateLimit(max={q.rate_limit.max}, duration_ms={q.rate_limit.duration_ms})"
@@ -313,11 +292,6 @@ def queue_view(q: Queue) -> QueueView:
         rate_limit=rate,
         jobs=jobs,
         user_jobs=tuple(j for j in jobs if not j.entity),
-        imports_uuid="uuid" in types,
-        imports_decimal="decimal" in types,
-        imports_datetime=bool(types & {"date", "datetime"}),
-        imports_any="json" in types,
-        imports_literal=any(f.enum for j in q.jobs for f in j.payload),
     )
 
 
