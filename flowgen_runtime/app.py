@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,10 +42,6 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
     logging.getLogger(_SILENT_LOGGER).setLevel(logging.CRITICAL + 1)
     state = AppState(registry, settings)
 
-    def context_value(request: Request, _data: Any = None) -> Any:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        return state.context(request=request, request_id=rid)
-
     def formatter(error: Any, debug: bool = False) -> dict[str, Any]:
         return format_error(error, settings.debug)
 
@@ -60,18 +55,9 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
             )
         ]  # fmt: skip
 
-    explorer = GraphQL(
-        registry.schema,
-        validation_rules=lambda _c, _d, data: [
-            depth_limit(settings.max_query_depth),
-            *cost_rule(data.get("variables") if isinstance(data, dict) else None),
-        ],
-        context_value=context_value,
-        debug=settings.debug,
-        error_formatter=formatter,
-        explorer=ExplorerGraphiQL(title=f"{registry.name} GraphQL"),
-        logger=_SILENT_LOGGER,  # format_error logs unexpected errors once; expected ones not at all
-    )
+    # GET /graphql: Ariadne serves only the GraphiQL page (GET queries are not executed);
+    # every POST goes through GraphQLEndpoint
+    explorer = GraphQL(registry.schema, explorer=ExplorerGraphiQL(title=f"{registry.name} GraphQL"))
 
     ttls = {name: service.meta.cache_ttl for name, service in registry.services.items()}
     documents = DocumentCache(registry.schema, ttls, [depth_limit(settings.max_query_depth)])

@@ -65,18 +65,21 @@ class Context:
             raise found
         return found
 
+    def _read(self, meta: Any) -> Access | None:
+        """The caller's read access to ``meta``, or None when it has none."""
+        try:
+            return self.access(meta, "read")
+        except (UnauthenticatedError, ForbiddenError):
+            return None
+
     def rows(self, meta: Any) -> Any:
         """Rows of ``meta`` the caller may read: a where, ``None`` for all, DENY for none."""
-        try:
-            return self.access(meta, "read").rows
-        except (UnauthenticatedError, ForbiddenError):
-            return DENY
+        read = self._read(meta)
+        return DENY if read is None else read.rows
 
     def hidden(self, meta: Any) -> frozenset[str]:
-        try:
-            return self.access(meta, "read").hidden
-        except (UnauthenticatedError, ForbiddenError):
-            return frozenset()
+        read = self._read(meta)
+        return frozenset() if read is None else read.hidden
 
     @property
     def db(self) -> Any:

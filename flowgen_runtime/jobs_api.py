@@ -9,6 +9,7 @@ from typing import Any
 from .auth import resolve
 from .context import Context
 from .errors import NotFoundError, UserInputError
+from .graphql import python_name
 from .jobs import PayloadError, QueueDef, job_status, prepare
 from .naming import camel
 from .outbox import current_outbox
@@ -67,7 +68,7 @@ async def job_status_for(ctx: Context, queue: str, job_id: str) -> Any:
     if status is None or not _may_see(ctx, status.get("owner")):
         return None  # someone else's job looks exactly like a missing one
     # the schema is built with convert_names_case: resolvers read snake_case keys
-    return {_snake(k): v for k, v in status.items()}
+    return {python_name(k): v for k, v in status.items()}
 
 
 def _may_see(ctx: Context, owner: Any) -> bool:
@@ -84,7 +85,3 @@ def may_see_job(settings: Any, identity: Any, owner: Any) -> bool:
     if identity is None:
         return False
     return is_admin(settings, identity) or owner == identity.id
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)

@@ -14,7 +14,7 @@ from .context import Context
 from .errors import ForbiddenError, NotFoundError
 from .meta import EntityMeta
 from .naming import camel
-from .query.filters import Scope, build_where
+from .query.filters import Scope, build_where, visible
 from .query.values import coerce
 
 
@@ -46,11 +46,8 @@ async def explain_missing(
     """NOT_FOUND unless the caller can read the row (then FORBIDDEN): a refusal never
     tells a caller that a row it cannot see exists."""
     t = meta.table
-    readable = ctx.rows(meta)
-    cond = (
-        sa.true() if readable is None else build_where(Scope(ctx.registry), meta, t, readable, [])
-    )
-    seen = await s.scalar(sa.select(t.c[meta.pk]).where(t.c[meta.pk] == pk, cond))
+    readable = visible(Scope(ctx.registry, ctx), meta, t, {}, [])
+    seen = await s.scalar(sa.select(t.c[meta.pk]).where(t.c[meta.pk] == pk, readable))
     if seen is None:
         return NotFoundError(f"{meta.name} {pk} not found")
     return ForbiddenError(f"not allowed to {op} {meta.name} {pk}")

@@ -91,7 +91,7 @@ class WriteMixin(ServiceBase):
         pk = self.parse_id(id)
         access = ctx.access(self.meta, "update")
         values, nested = self._split(self._validate(self.meta.update_input, data))
-        values = restrict(self.meta, access, values) if values or access.preset else values
+        values = restrict(self.meta, access, values)
         touched: set[str] = set()
         mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
         async with ctx.db.session() as s:
