@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..names import pascal, plural_tail, snake
 from ..spec.errors import SpecErrors, suggest
 from ..spec.loader import LoadedSpecs
@@ -24,7 +22,6 @@ from .ir import (
     Backoff,
     Entity,
     EntityJob,
-    Grant,
     Job,
     JobOptions,
     Operation,
@@ -35,7 +32,7 @@ from .ir import (
     Schedule,
 )
 from .names_check import graphql_name_clashes
-from .permissions import attach_permissions
+from .permissions import attach_permissions, job_grants
 from .relations import Draft, resolve_relations
 
 
@@ -234,7 +231,7 @@ def _queue(spec: QueueSpec, doc: YamlDoc, entities: list[Entity], problems: Prob
                 if job.schedule
                 else None,
                 description=job.description,
-                grants=_job_grants(job, doc, path, problems),
+                grants=job_grants(job.permissions, doc, path, problems),
                 source=source(doc, path),
             )  # fmt: skip
         )
@@ -260,20 +257,3 @@ def _queue(spec: QueueSpec, doc: YamlDoc, entities: list[Entity], problems: Prob
 
 
 __all__ = ["build_app", "pascal"]
-
-
-def _job_grants(
-    job: Any, doc: YamlDoc, path: tuple[Any, ...], problems: Problems
-) -> tuple[Grant, ...] | None:
-    if job.permissions is None:
-        return None
-    out = []
-    for i, g in enumerate(job.permissions):
-        where = (*path, "permissions", i)
-        if not g.roles and not g.anonymous:
-            problems.add(doc, where, "a grant names `roles` or sets `anonymous: true`")
-        for key in ("row", "hidden", "readonly", "preset"):
-            if getattr(g, key):
-                problems.add(doc, (*where, key), f"`{key}` does not apply to enqueueing a job")
-        out.append(Grant(roles=tuple(g.roles), anonymous=g.anonymous))
-    return tuple(out)

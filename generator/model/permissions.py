@@ -54,8 +54,7 @@ def _grant(
     problems: Problems,
 ) -> Grant:
     path = ("permissions", op, i)
-    if not g.roles and not g.anonymous:
-        problems.add(doc, path, "a grant names `roles` or sets `anonymous: true`")
+    _check_who(g, doc, path, problems)
     fields = {f.name for f in e.fields}
     for key, allowed in (
         ("hidden", op == "read"),
@@ -105,3 +104,25 @@ def _resolver(entity: Entity, by_name: dict[str, Entity]) -> Any:
         return {head: inner if rel.kind == "belongs_to" else {"some": inner}}
 
     return resolve
+
+
+def _check_who(g: GrantSpec, doc: YamlDoc, path: tuple[Any, ...], problems: Problems) -> None:
+    if not g.roles and not g.anonymous:
+        problems.add(doc, path, "a grant names `roles` or sets `anonymous: true`")
+
+
+def job_grants(
+    grants: list[GrantSpec] | None, doc: YamlDoc, path: tuple[Any, ...], problems: Problems
+) -> tuple[Grant, ...] | None:
+    """Who may enqueue a job: roles / anonymous only (None: any signed-in caller)."""
+    if grants is None:
+        return None
+    out = []
+    for i, g in enumerate(grants):
+        where = (*path, "permissions", i)
+        _check_who(g, doc, where, problems)
+        for key in ("row", "hidden", "readonly", "preset"):
+            if getattr(g, key):
+                problems.add(doc, (*where, key), f"`{key}` does not apply to enqueueing a job")
+        out.append(Grant(roles=tuple(g.roles), anonymous=g.anonymous))
+    return tuple(out)
