@@ -18,6 +18,10 @@ from ..meta import EntityMeta, RelationMeta
 from .values import coerce
 
 Path = list[str | int]
+_COMBINE: dict[str, tuple[Any, ColumnElement[bool]]] = {
+    "and": (sa.and_, sa.true()),
+    "or": (sa.or_, sa.false()),
+}
 _TEXT = {"string", "text"}
 
 
@@ -68,26 +72,10 @@ def build_where(
         if value is None:
             continue
         here = [*path, key]
-        if key == "and":
-            parts.append(
-                sa.and_(
-                    sa.true(),
-                    *(
-                        build_where(registry, meta, table, w, [*here, i])
-                        for i, w in enumerate(value)
-                    ),
-                )
-            )
-        elif key == "or":
-            parts.append(
-                sa.or_(
-                    sa.false(),
-                    *(
-                        build_where(registry, meta, table, w, [*here, i])
-                        for i, w in enumerate(value)
-                    ),
-                )
-            )
+        if key in _COMBINE:
+            combine, unit = _COMBINE[key]  # an empty AND is true, an empty OR false
+            each = (build_where(registry, meta, table, w, [*here, i]) for i, w in enumerate(value))
+            parts.append(combine(unit, *each))
         elif key == "not":
             parts.append(sa.not_(build_where(registry, meta, table, value, here)))
         elif key in meta.relations:
