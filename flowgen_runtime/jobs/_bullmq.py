@@ -1,4 +1,4 @@
-"""bullmq's ``Worker`` with three fixes, kept apart so they are easy to drop later.
+"""bullmq's ``Worker`` with three fixes and two speed-ups, kept apart so they are easy to drop.
 
 All measured with bullmq 3.4.4 (Python) on Redis 7.0; see ``tests/runtime_jobs``.
 
@@ -18,17 +18,38 @@ All measured with bullmq 3.4.4 (Python) on Redis 7.0; see ``tests/runtime_jobs``
   many ms the limit lasts and bullmq stores it (``limitUntil``) but never waits on
   it: it blocks for drainDelay instead. With ``RateLimit(max=2, duration_ms=600)``
   the third job started 5.0 s after the first; with this Worker, 0.6 s.
+
+Speed-ups (``bench/jobs_bench.py``; see ``docs/benchmarks.md``):
+
+* Fetch next: python bullmq completes a job with ``moveToFinished`` and *then* asks for
+  the next one with ``moveToActive``: two round trips per job. That script can hand back
+  the next job itself (its ``fetchNext`` argument, what Node BullMQ uses); this Worker asks
+  for it unless it is closing, and ``run()`` processes the job it returns. A job fetched
+  while close() began is still processed by the same task, which close() waits for.
+* Script calls are pipelined (:mod:`._pipeline`): one round trip carries the
+  ``moveToFinished``/``moveToActive`` calls of every job that finished in the meantime.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 import bullmq
+from bullmq.custom_errors import DelayedError, WaitingChildrenError
+
+from ._pipeline import AutoPipeline, autopipeline
 
 
 class Worker(bullmq.Worker):
     """A ``bullmq.Worker``; call :meth:`prepare` before ``run()``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pipeline: AutoPipeline | None = autopipeline(self)
+        self.fetched_next = 0
+        """Jobs received from ``moveToFinished`` (fetch next) instead of ``moveToActive``."""
 
     async def prepare(self) -> None:
         """Learn the Redis version, so that delays are not rounded up to whole seconds."""
@@ -49,3 +70,72 @@ class Worker(bullmq.Worker):
         if self.limitUntil > 0:  # rate limited: wait for the limit to end, not drainDelay
             timeout = max(min(timeout, self.limitUntil / 1000), self.minimumBlockTimeout)
         return timeout
+
+    async def processJob(self, job: bullmq.Job, token: str) -> bullmq.Job | None:
+        """Process ``job``; return the next job when ``moveToFinished`` fetched one.
+
+        While closing, a job fetched just before close() is processed here (close() waits
+        for this task, not for tasks run() would start) and no further job is fetched.
+        """
+        following = await self._process_and_fetch(job, token)
+        while following is not None and self.closing and not self.forceClosing:
+            following = await self._process_and_fetch(following, token)
+        return following
+
+    async def _process_and_fetch(self, job: bullmq.Job, token: str) -> bullmq.Job | None:
+        for option in ("removeOnComplete", "removeOnFail"):
+            if option not in job.opts and option in self.opts:
+                job.opts[option] = self.opts[option]
+        entry = (job, token)
+        self.jobs.add(entry)
+        self.lockManager.track_job(job.id, token, int(time.time() * 1000))
+        try:
+            if job.deferredFailure:
+                reason = bullmq.UnrecoverableError(job.deferredFailure)
+                await job.moveToFailed(reason, token)
+                self.emit("failed", job, reason)
+                return None
+            result = await self.processor(job, token)
+            following = None
+            if not self.forceClosing:
+                done = await self.backend.moveToCompleted(
+                    job, result, job.opts.get("removeOnComplete", False), token,
+                    fetch_next=not self.closing,
+                )  # fmt: skip
+                job.returnvalue = result
+                job.attemptsMade += 1
+                following = await self._next_from(done["result"], token)
+            self.emit("completed", job, result)
+            return following
+        except (DelayedError, WaitingChildrenError):
+            return None
+        except Exception as err:
+            try:
+                if not self.forceClosing:
+                    await job.moveToFailed(err, token)
+                self.emit("failed", job, err)
+            except Exception as error:
+                self.emit("error", error, job)
+            return None
+        finally:
+            self.jobs.discard(entry)
+            self.lockManager.untrack_job(job.id)
+
+    async def _next_from(self, fetched: Any, token: str) -> bullmq.Job | None:
+        """The job ``moveToFinished`` moved to active for us, as ``getNextJob`` returns it."""
+        if not fetched:
+            return None
+        job_data, job_id, limit_until, delay_until = fetched
+        following = await self.nextJobFromJobData(
+            job_data, job_id, limit_until or 0, delay_until or 0, token
+        )
+        if following is not None:
+            self.fetched_next += 1
+            self.emit("active", following, "waiting")
+        return following
+
+    async def close(self, force: bool = False) -> None:
+        await super().close(force)
+        if self._pipeline is not None:
+            pipeline, self._pipeline = self._pipeline, None
+            await pipeline.aclose()

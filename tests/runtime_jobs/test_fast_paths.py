@@ -1,0 +1,120 @@
+"""The worker's and producers' fast paths on a real Redis: pipelined script calls, and the
+next job fetched by ``moveToFinished`` (see ``flowgen_runtime.jobs._bullmq``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import bullmq
+import pytest
+from flowgen_runtime.jobs import JobQueues, QueueDef, WorkerGroup, job_status
+from flowgen_runtime.jobs._pipeline import AutoPipeline, autopipeline
+from flowgen_runtime.jobs.enqueue import _connection
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from .support import running, wait_for_state
+
+
+async def test_autopipeline_sends_concurrent_calls_in_few_round_trips(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    pipeline = AutoPipeline(client)
+    try:
+        sha = await client.script_load("return {KEYS[1], ARGV[1]}")
+        results = await asyncio.gather(
+            *(pipeline.evalsha(sha, 1, f"k{i}", str(i)) for i in range(200))
+        )
+        assert results == [[f"k{i}", str(i)] for i in range(200)]  # each caller gets its own
+        assert pipeline.round_trips <= 2
+    finally:
+        await pipeline.aclose()
+
+
+async def test_autopipeline_errors_reach_only_their_caller(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    pipeline = AutoPipeline(client)
+    try:
+        ok = await client.script_load("return ARGV[1]")
+        bad = await client.script_load("return redis.call('INCR', KEYS[1])")
+        key = "fgtest-autopipeline-not-a-number"
+        await client.set(key, "x")
+        outcomes = await asyncio.gather(
+            pipeline.evalsha(ok, 0, "a"),
+            pipeline.evalsha("0" * 40, 0),  # unknown script
+            pipeline.evalsha(bad, 1, key),  # a script raising a Redis error
+            pipeline.evalsha(ok, 0, "b"),
+            return_exceptions=True,
+        )
+        assert outcomes[0] == "a" and outcomes[3] == "b"
+        assert isinstance(outcomes[1], NoScriptError)
+        assert isinstance(outcomes[2], ResponseError)
+        assert pipeline.round_trips == 1
+        await client.delete(key)
+    finally:
+        await pipeline.aclose()
+
+
+async def test_bullmq_queue_through_autopipeline_keeps_the_standard_layout(
+    redis_url: str, prefix: str
+) -> None:
+    queue = bullmq.Queue(
+        "pipelined", {"connection": _connection(redis_url, False), "prefix": prefix}
+    )
+    pipeline = autopipeline(queue)
+    assert pipeline is not None
+    try:
+        jobs = await asyncio.gather(*(queue.add("noop", {"n": i}) for i in range(50)))
+        assert pipeline.round_trips <= 2
+        assert await queue.getJobCounts("waiting") == {"waiting": 50}
+        first = await queue.getJob(jobs[0].id)
+        assert first is not None and first.data == {"n": 0} and first.name == "noop"
+    finally:
+        await queue.obliterate(force=True)
+        await queue.close()
+        await pipeline.aclose()
+
+
+async def test_worker_takes_the_next_job_from_move_to_finished(
+    queues: JobQueues, qdef: QueueDef, redis_url: str, prefix: str
+) -> None:
+    refs = [await queues.enqueue(qdef, "greet", {"text": str(i)}) for i in range(30)]
+    group = WorkerGroup([qdef], redis_url, prefix=prefix, concurrency=1)
+    async with running(group):
+        for i, ref in enumerate(refs):
+            status = await wait_for_state(queues, qdef.name, ref["id"], {"completed"})
+            assert status["result"]["text"] == str(i)  # in order, each with its own result
+            assert status["attemptsMade"] == 1
+        worker = group._workers[0]
+        # one moveToActive for the first job; the others came with the previous completion
+        assert worker.fetched_next >= len(refs) - 2
+
+
+async def test_stopping_worker_fetches_no_next_job(
+    queues: JobQueues, qdef: QueueDef, redis_url: str, prefix: str
+) -> None:
+    refs = [await queues.enqueue(qdef, "sleep", {"seconds": 0.3}) for _ in range(4)]
+    group = WorkerGroup([qdef], redis_url, prefix=prefix, concurrency=1)
+    async with running(group) as task:
+        await wait_for_state(queues, qdef.name, refs[0]["id"], {"active"})
+        group.stop()
+        await asyncio.wait_for(task, 5)
+    states = [(await job_status(queues, qdef.name, ref["id"]) or {}).get("state") for ref in refs]
+    assert states == ["completed", "waiting", "waiting", "waiting"]
+
+
+@pytest.mark.parametrize("attempts", [1, 2])
+async def test_failed_attempts_still_fetch_afterwards(
+    queues: JobQueues, redis_url: str, prefix: str, attempts: int
+) -> None:
+    from flowgen_runtime.jobs import JobOptions
+
+    from .sample_handlers import queue_def
+
+    qdef = queue_def(f"fail{attempts}{prefix[-6:]}", flaky=JobOptions(attempts=attempts))
+    bad = await queues.enqueue(qdef, "flaky", {"succeed_on": 2})
+    good = [await queues.enqueue(qdef, "greet", {"text": "x"}) for _ in range(5)]
+    async with running(WorkerGroup([qdef], redis_url, prefix=prefix, concurrency=1)):
+        final = "failed" if attempts == 1 else "completed"
+        await wait_for_state(queues, qdef.name, bad["id"], {final})
+        for ref in good:
+            await wait_for_state(queues, qdef.name, ref["id"], {"completed"})
