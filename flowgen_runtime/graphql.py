@@ -1,5 +1,7 @@
 """GraphQL helpers shared by the generated resolvers and the app.
 
+* :func:`reads` - marks a generated resolver with the read it performs (for
+  :mod:`.execution.sql`, which compiles such reads into one SQL statement).
 * :func:`selects_total` - does the query ask for ``totalCount`` (so the count is only run
   when needed)?
 * :data:`SHARED_ENUMS` - bindings of the enums every schema has.
@@ -10,7 +12,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from ariadne import EnumType
 from graphql import (
@@ -41,6 +45,32 @@ def python_name(name: str, _schema: GraphQLSchema | None = None, _path: Any = No
     converter would turn ``line2`` into ``line_2``).
     """
     return _BOUNDARY.sub("_", name).lower()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a generated resolver reads: ``get`` (by id), ``lookup`` (by a unique field
+    set, the field's arguments), ``list`` (a connection), or ``relation`` ``name`` of
+    ``entity`` objects."""
+
+    kind: Literal["get", "lookup", "list", "relation"]
+    entity: str
+    relation: str | None = None
+
+
+def reads(
+    kind: Literal["get", "lookup", "list", "relation"], entity: str, relation: str | None = None
+) -> Callable[[F], F]:
+    """Mark a resolver with the :class:`Read` it performs (the function is unchanged)."""
+
+    def mark(resolver: F) -> F:
+        resolver.flowgen_read = Read(kind, entity, relation)  # type: ignore[attr-defined]
+        return resolver
+
+    return mark
 
 
 def selects_total(info: GraphQLResolveInfo) -> bool:

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -41,16 +41,19 @@ group_field = EnumType(
 
 
 @query.field("course")
+@reads("get", "Course")
 async def resolve_course(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("courseBySlug")
+@reads("lookup", "Course")
 async def resolve_course_by_slug(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("courses")
+@reads("list", "Course")
 async def resolve_courses(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -106,6 +109,7 @@ async def resolve_delete_courses(_obj: Any, info: GraphQLResolveInfo, where: dic
 
 
 @course.field("students")
+@reads("relation", "Course", "students")
 async def resolve_students(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["enrollments"]
     parent = obj[service.meta.pk]
@@ -115,6 +119,7 @@ async def resolve_students(obj: dict[str, Any], info: GraphQLResolveInfo, **args
 
 
 @course.field("exams")
+@reads("relation", "Course", "exams")
 async def resolve_exams(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await exam_service.load_children(

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.course import service as course_service
@@ -56,16 +56,19 @@ exam_status_enum = EnumType(
 
 
 @query.field("exam")
+@reads("get", "Exam")
 async def resolve_exam(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("examBySlug")
+@reads("lookup", "Exam")
 async def resolve_exam_by_slug(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("exams")
+@reads("list", "Exam")
 async def resolve_exams(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -121,16 +124,19 @@ async def resolve_delete_exams(_obj: Any, info: GraphQLResolveInfo, where: dict[
 
 
 @exam.field("author")
+@reads("relation", "Exam", "author")
 async def resolve_author(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["author_id"])
 
 
 @exam.field("course")
+@reads("relation", "Exam", "course")
 async def resolve_course(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await course_service.load(info.context, obj["course_id"])
 
 
 @exam.field("questions")
+@reads("relation", "Exam", "questions")
 async def resolve_questions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await question_service.load_children(
@@ -139,6 +145,7 @@ async def resolve_questions(obj: dict[str, Any], info: GraphQLResolveInfo, **arg
 
 
 @exam.field("submissions")
+@reads("relation", "Exam", "submissions")
 async def resolve_submissions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await submission_service.load_children(

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.exam import service as exam_service
@@ -45,11 +45,13 @@ question_kind_enum = EnumType(
 
 
 @query.field("question")
+@reads("get", "Question")
 async def resolve_question(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("questionByExamIdAndPosition")
+@reads("lookup", "Question")
 async def resolve_question_by_exam_id_and_position(
     _obj: Any, info: GraphQLResolveInfo, **args: Any
 ) -> Any:
@@ -57,6 +59,7 @@ async def resolve_question_by_exam_id_and_position(
 
 
 @query.field("questions")
+@reads("list", "Question")
 async def resolve_questions(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -123,6 +126,7 @@ async def resolve_delete_questions(
 
 
 @question.field("exam")
+@reads("relation", "Question", "exam")
 async def resolve_exam(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await exam_service.load(info.context, obj["exam_id"])
 

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.exam import service as exam_service
@@ -49,11 +49,13 @@ submission_status_enum = EnumType(
 
 
 @query.field("submission")
+@reads("get", "Submission")
 async def resolve_submission(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("submissions")
+@reads("list", "Submission")
 async def resolve_submissions(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -99,11 +101,13 @@ async def resolve_delete_submissions(
 
 
 @submission.field("exam")
+@reads("relation", "Submission", "exam")
 async def resolve_exam(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await exam_service.load(info.context, obj["exam_id"])
 
 
 @submission.field("student")
+@reads("relation", "Submission", "student")
 async def resolve_student(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["student_id"])
 

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.user import service as user_service
@@ -54,11 +54,13 @@ video_status_enum = EnumType(
 
 
 @query.field("video")
+@reads("get", "Video")
 async def resolve_video(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("videos")
+@reads("list", "Video")
 async def resolve_videos(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -104,6 +106,7 @@ async def resolve_delete_videos(_obj: Any, info: GraphQLResolveInfo, where: dict
 
 
 @video.field("owner")
+@reads("relation", "Video", "owner")
 async def resolve_owner(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["owner_id"])
 

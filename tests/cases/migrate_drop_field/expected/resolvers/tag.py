@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -30,16 +30,19 @@ group_field = EnumType(
 
 
 @query.field("tag")
+@reads("get", "Tag")
 async def resolve_tag(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("tagByName")
+@reads("lookup", "Tag")
 async def resolve_tag_by_name(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("tags")
+@reads("list", "Tag")
 async def resolve_tags(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -95,6 +98,7 @@ async def resolve_delete_tags(_obj: Any, info: GraphQLResolveInfo, where: dict[s
 
 
 @tag.field("articles")
+@reads("relation", "Tag", "articles")
 async def resolve_articles(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["article_tags"]
     parent = obj[service.meta.pk]

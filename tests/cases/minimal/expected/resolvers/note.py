@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.note import service
@@ -32,11 +32,13 @@ group_field = EnumType(
 
 
 @query.field("note")
+@reads("get", "Note")
 async def resolve_note(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("notes")
+@reads("list", "Note")
 async def resolve_notes(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 

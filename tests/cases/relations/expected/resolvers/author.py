@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.author import service
@@ -29,11 +29,13 @@ group_field = EnumType(
 
 
 @query.field("author")
+@reads("get", "Author")
 async def resolve_author(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("authors")
+@reads("list", "Author")
 async def resolve_authors(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -82,6 +84,7 @@ async def resolve_delete_authors(_obj: Any, info: GraphQLResolveInfo, where: dic
 
 
 @author.field("posts")
+@reads("relation", "Author", "posts")
 async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await post_service.load_children(

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.category import service
@@ -31,11 +31,13 @@ group_field = EnumType(
 
 
 @query.field("category")
+@reads("get", "Category")
 async def resolve_category(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("categories")
+@reads("list", "Category")
 async def resolve_categories(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -88,11 +90,13 @@ async def resolve_delete_categories(
 
 
 @category.field("parent")
+@reads("relation", "Category", "parent")
 async def resolve_parent(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await service.load(info.context, obj["parent_id"])
 
 
 @category.field("children")
+@reads("relation", "Category", "children")
 async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await service.load_children(
@@ -101,6 +105,7 @@ async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args
 
 
 @category.field("posts")
+@reads("relation", "Category", "posts")
 async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await post_service.load_children(

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import selects_total
+from flowgen_runtime.graphql import reads, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -38,11 +38,13 @@ group_field = EnumType(
 
 
 @query.field("post")
+@reads("get", "Post")
 async def resolve_post(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("postByAuthorIdAndSlug")
+@reads("lookup", "Post")
 async def resolve_post_by_author_id_and_slug(
     _obj: Any, info: GraphQLResolveInfo, **args: Any
 ) -> Any:
@@ -50,6 +52,7 @@ async def resolve_post_by_author_id_and_slug(
 
 
 @query.field("posts")
+@reads("list", "Post")
 async def resolve_posts(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -112,16 +115,19 @@ async def resolve_delete_posts(_obj: Any, info: GraphQLResolveInfo, where: dict[
 
 
 @post.field("author")
+@reads("relation", "Post", "author")
 async def resolve_author(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await author_service.load(info.context, obj["author_id"])
 
 
 @post.field("category")
+@reads("relation", "Post", "category")
 async def resolve_category(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await category_service.load(info.context, obj["category_id"])
 
 
 @post.field("tags")
+@reads("relation", "Post", "tags")
 async def resolve_tags(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["post_tags"]
     parent = obj[service.meta.pk]
