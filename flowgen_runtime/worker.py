@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import metrics
@@ -104,5 +105,16 @@ def worker_main(registry: Any, argv: list[str]) -> int:
     if not names:
         log.error("this app defines no queues")
         return 2
-    asyncio.run(run_workers(registry, names, args.concurrency))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run_workers(registry, names, args.concurrency))
     return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed (it comes with uvicorn[standard]): a worker's
+    per-job work is mostly event loop and socket calls, which it does in C."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - not on every platform
+        return None
+    return uvloop.new_event_loop

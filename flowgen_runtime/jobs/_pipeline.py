@@ -8,11 +8,12 @@ system calls one after the other; measured with py-spy on a worker running trivi
 a third of the process's time was the ``send`` calls alone.
 
 :func:`autopipeline` points the scripts of a bullmq ``Queue`` or ``Worker`` at an
-:class:`AutoPipeline` instead. A script call made while a batch is being sent waits for
-the next batch; each batch is one non-transactional pipeline (one write, the answers read
-in order) on a connection of its own. Every script still runs on its own and atomically
+:class:`AutoPipeline` instead. The calls made in one loop iteration are sent together
+as one pipeline (one write, the answers read in order; no MULTI) on connections
+of its own; calls made while batches are on their way wait for the next batch. Every script still runs on its own and atomically
 in Redis, with the same keys and arguments, so the Redis layout and BullMQ's semantics
-are unchanged; only the transport is batched (as ioredis' ``enableAutoPipelining`` does
+are unchanged (two batches may be on their way at once, on two connections: calls made
+concurrently are not ordered, as with bullmq's own client where they queue for its lock); only the transport is batched (as ioredis' ``enableAutoPipelining`` does
 for Node BullMQ). Redis errors come back to the caller that made the call, and
 ``NOSCRIPT`` still makes redis-py load the script and call again.
 
@@ -23,9 +24,17 @@ bullmq's separate blocking connection, and every other command its usual connect
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+_pack: Callable[[tuple[Any, ...]], bytes] | None
+try:
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py packs otherwise
+    _pack = None
 
 __all__ = ["AutoPipeline", "autopipeline"]
 
@@ -35,49 +44,52 @@ _MAX_BATCH = 512  # commands per round trip; a few hundred KB at most for BullMQ
 class AutoPipeline:
     """An ``evalsha``/``script_load`` stand-in that sends calls in batches, in order."""
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, *, in_flight: int = 2) -> None:
         self.client = client
+        self.max_in_flight = in_flight
+        """Batches on their way at once: Python reads one batch's answers while Redis runs the
+        next one's scripts (with 1, the two take turns and each idles half of the time)."""
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
-        self._sending = False
+        self._scheduled = False
+        self._in_flight = 0
         self.round_trips = 0
         """Batches sent so far (each one write and one read of the answers)."""
 
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((("EVALSHA", sha, numkeys, *keys_and_args), future))
-        if not self._sending:
-            self._sending = True
-            # Sent from the next loop iteration: the calls made in this one join the batch.
-            asyncio.get_running_loop().call_soon(self._start)
+        self._schedule()
         return await future
 
     async def script_load(self, script: Any) -> Any:
         return await self.client.script_load(script)
 
-    def _start(self) -> None:
-        asyncio.ensure_future(self._send())
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            # From the next loop iteration: the calls made in this one join the batch.
+            asyncio.get_running_loop().call_soon(self._start)
 
-    async def _send(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[:_MAX_BATCH]
-                del self._pending[:_MAX_BATCH]
-                await self._send_batch([(cmd, fut) for cmd, fut in batch if not fut.done()])
-        finally:
-            self._sending = False
-            if self._pending:  # a cancelled send must not strand later callers
-                self._sending = True
-                asyncio.get_running_loop().call_soon(self._start)
+    def _start(self) -> None:
+        self._scheduled = False
+        if not self._pending or self._in_flight >= self.max_in_flight:
+            return  # a batch on its way schedules the next when it is answered
+        batch = [(cmd, fut) for cmd, fut in self._pending[:_MAX_BATCH] if not fut.done()]
+        del self._pending[:_MAX_BATCH]
+        self._in_flight += 1
+        asyncio.ensure_future(self._send_batch(batch)).add_done_callback(self._sent)
+
+    def _sent(self, _task: asyncio.Future[None]) -> None:
+        self._in_flight -= 1
+        if self._pending:
+            self._schedule()
 
     async def _send_batch(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         if not batch:  # every caller of this batch was cancelled
             return
+        self.round_trips += 1
         try:
-            self.round_trips += 1
-            pipe = self.client.pipeline(transaction=False)
-            for command, _ in batch:
-                pipe.execute_command(*command)
-            results = await pipe.execute(raise_on_error=False)
+            results = await self._round_trip([command for command, _ in batch])
         except Exception as exc:  # e.g. the connection was lost: each caller sees it
             results = [exc] * len(batch)
         except BaseException:  # this task was cancelled: so are the calls it carried
@@ -91,6 +103,29 @@ class AutoPipeline:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    async def _round_trip(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """One write of every command, then their answers in order (errors as values)."""
+        pool = self.client.connection_pool
+        connection = await pool.get_connection()
+        try:
+            if _pack is not None:  # hiredis packs in C; redis-py's packer is a third of a batch
+                packed: Any = b"".join([_pack(command) for command in commands])
+            else:
+                packed = connection.pack_commands(commands)
+            await connection.send_packed_command(packed, check_health=False)
+            results: list[Any] = []
+            for _ in commands:
+                try:
+                    results.append(await connection.read_response())
+                except ResponseError as exc:  # that script's own error; the connection is fine
+                    results.append(exc)
+            return results
+        except BaseException:
+            await connection.disconnect(nowait=True)  # answers may be left unread on it
+            raise
+        finally:
+            await pool.release(connection)
 
     async def aclose(self) -> None:
         await self.client.aclose()
