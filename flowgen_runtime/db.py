@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -48,6 +48,7 @@ from .settings import Settings
 __all__ = [
     "NAMING_CONVENTION",
     "Database",
+    "ReadConnection",
     "database_from_settings",
     "is_check_violation",
     "is_fk_violation",
@@ -112,11 +113,15 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[ReadConnection]:
         """A connection on the read replica in autocommit mode: a single SELECT needs no
-        ``BEGIN``/``ROLLBACK`` round trips around it."""
-        async with self.read_engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        ``BEGIN``/``ROLLBACK`` round trips around it. A statement that finds the
+        connection dead is run once more on a new one (see :class:`ReadConnection`)."""
+        reader = ReadConnection(self.read_engine)
+        try:
+            yield reader
+        finally:
+            await reader.close()
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when ``SELECT 1`` succeeds within ``timeout`` seconds; never raises."""
@@ -137,6 +142,71 @@ class Database:
         return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
 
 
+class ReadConnection:
+    """An autocommit connection for reads that survives a connection the server dropped.
+
+    The pool does not test a connection when it hands it out (no ``pool_pre_ping``,
+    which costs a round trip per checkout: ``BEGIN``, ``;``, ``ROLLBACK`` on asyncpg).
+    Instead, when a statement fails because the connection is gone (PostgreSQL
+    restarted, the backend was terminated, a proxy closed it), SQLAlchemy invalidates
+    that connection and every other one opened before it, and the statement, a read
+    and so safe to repeat, runs once more on a new connection. Connections are also
+    replaced after ``RECYCLE_S`` seconds, before idle-connection timeouts close them.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self.engine.connect()
+            if self.engine.dialect.name != "sqlite":
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            # SQLite's driver opens no transaction for a SELECT anyway; setting the
+            # isolation level would cost two more hops to aiosqlite's thread per read
+            self._conn = conn
+        return self._conn
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await (await self._connection()).execute(statement, *args, **kwargs)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        await self.close()
+        return await (await self._connection()).execute(statement, *args, **kwargs)
+
+    async def scalar(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return (await self.execute(statement, *args, **kwargs)).scalar()
+
+    async def driver_value(self, sql: str, *params: Any) -> Any:
+        """The driver's own ``fetchval`` (asyncpg) for SQL already compiled for it, with
+        the same one retry when the connection turns out to be dead."""
+        for attempt in (0, 1):
+            conn = await self._connection()
+            driver = (await conn.get_raw_connection()).driver_connection
+            try:
+                return await driver.fetchval(sql, *params)  # type: ignore[union-attr]
+            except Exception as exc:
+                if attempt or not _is_disconnect(driver, exc):
+                    raise
+                await conn.invalidate()
+                self._conn = None
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+
+def _is_disconnect(driver: Any, exc: Exception) -> bool:
+    """True when ``exc`` means the driver connection is gone (not a bad statement)."""
+    closed = getattr(driver, "is_closed", None)
+    return isinstance(exc, ConnectionError | OSError) or (callable(closed) and bool(closed()))
+
+
 def database_from_settings(settings: Settings) -> Database:
     """The :class:`Database` described by DATABASE_URL (or the embedded SQLite file)."""
     return Database(
@@ -146,12 +216,22 @@ def database_from_settings(settings: Settings) -> Database:
     )
 
 
+POOL_SIZE = 10
+"""Connections per process, all kept open: a request that finds them all busy waits for
+one (no overflow connections: opening and closing one per request under load costs a
+TLS attempt, type introspection and cold prepared statements, more than the wait)."""
+
+RECYCLE_S = 1800
+"""Pooled connections older than this are replaced when next checked out (no pre-ping:
+see :class:`ReadConnection`)."""
+
+
 def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
     if make_url(url).get_backend_name() != "sqlite":
         return create_async_engine(
-            url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10
+            url, echo=echo, pool_size=POOL_SIZE, max_overflow=0, pool_recycle=RECYCLE_S
         )
-    engine = create_async_engine(url, echo=echo)
+    engine = create_async_engine(url, echo=echo, pool_recycle=RECYCLE_S)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     return engine
 

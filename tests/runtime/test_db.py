@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flowgen_runtime.db import (
     NAMING_CONVENTION,
+    RECYCLE_S,
     Database,
     database_from_settings,
     is_check_violation,
@@ -33,12 +34,13 @@ from sqlalchemy import (
     Table,
     create_engine,
     delete,
+    event,
     func,
     insert,
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 CLASSIFIERS = {
     "unique": is_unique_violation,
@@ -118,7 +120,69 @@ def test_engine_configuration(db: Database) -> None:
     assert db.read_engine is db.engine and db.read_sessionmaker is db.sessionmaker
     if not db.is_sqlite:
         assert db.engine.pool.size() == 10  # type: ignore[attr-defined]
-        assert db.engine.pool._pre_ping is True  # type: ignore[attr-defined]
+    # no ping per checkout (a BEGIN/ROLLBACK round trip on asyncpg): recycling, and reads
+    # retried on a dead connection instead (test_a_read_survives_a_dropped_connection)
+    assert db.engine.pool._pre_ping is False  # type: ignore[attr-defined]
+    assert db.engine.pool._recycle == RECYCLE_S  # type: ignore[attr-defined]
+
+
+async def _drop_connection(db: Database, pooled: Any) -> None:
+    """Close ``pooled`` (a connection idle in ``db``'s pool) from the server side."""
+    if db.is_sqlite:  # SQLite has no server: close the driver's connection under the pool
+        await pooled.close()
+        return
+    killer = Database(db.url)
+    try:
+        async with killer.engine.connect() as conn:
+            killed = await conn.scalar(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid = :pid AND datname = current_database()"
+                ),
+                {"pid": pooled},
+            )
+        assert killed is True
+    finally:
+        await killer.dispose()
+
+
+async def test_a_read_survives_a_dropped_connection(db: Database, schema: Schema) -> None:
+    """Without pre-ping, the first statement on a connection the server closed fails; the
+    read is run again on a new connection, and the pool drops the dead one."""
+    disconnects: list[bool] = []
+    event.listen(
+        db.engine.sync_engine,
+        "handle_error",
+        lambda ctx: disconnects.append(ctx.is_disconnect),
+    )
+    query = select(schema.users.c.email).where(schema.users.c.id == 1)
+    async with db.read() as reader:
+        assert await reader.scalar(query) == "a@example.com"
+        conn = await reader._connection()
+        if db.is_sqlite:
+            pooled = (await conn.get_raw_connection()).driver_connection
+        else:
+            pooled = await conn.scalar(text("SELECT pg_backend_pid()"))
+    await _drop_connection(db, pooled)  # the connection is idle in the pool now
+
+    async with db.read() as reader:
+        assert (await reader.execute(query)).scalar() == "a@example.com"
+        if not db.is_sqlite:
+            assert await reader.scalar(text("SELECT pg_backend_pid()")) != pooled
+    assert disconnects == [True]  # it did meet the dead connection, and retried once
+
+    async with db.read() as reader:  # the pool is healthy again: no more failures
+        assert await reader.scalar(query) == "a@example.com"
+    assert disconnects == [True]
+
+
+async def test_a_read_error_that_is_not_a_disconnect_is_not_retried(db: Database) -> None:
+    attempts: list[bool] = []
+    event.listen(db.engine.sync_engine, "handle_error", lambda ctx: attempts.append(True))
+    with pytest.raises(DBAPIError):
+        async with db.read() as reader:
+            await reader.execute(text("SELECT * FROM no_such_table_anywhere"))
+    assert attempts == [True]
 
 
 async def test_session_commits_only_when_asked(db: Database, schema: Schema) -> None:
