@@ -120,11 +120,15 @@ class Cache:
         lock = f"{full}:lock"
         try:
             owner = await self.redis.set(lock, b"1", nx=True, px=LOCK_MS)
-            if not owner:  # another process is computing it: wait for its value
-                raw = await self._wait_for(full)
+            if owner:  # the previous owner may have stored it (and unlocked) since our GET
+                raw = await self.redis.get(full)
                 if raw is not None:
-                    self.stats.hits += 1
-                    return orjson.loads(raw)
+                    await self.redis.delete(lock)
+            else:  # another process is computing it: wait for its value
+                raw = await self._wait_for(full)
+            if raw is not None:
+                self.stats.hits += 1
+                return orjson.loads(raw)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return await load()
@@ -147,7 +151,9 @@ class Cache:
             if raw is not None:
                 return raw
             if not await self.redis.exists(f"{full}:lock"):
-                return None
+                # the owner may have stored the value and released the lock since the GET
+                late: bytes | None = await self.redis.get(full)
+                return late
         return None
 
     async def invalidate(self, *entities: str) -> None:
