@@ -16,9 +16,11 @@ hidden from it, the fields it may not set, and values preset from its claims::
 from __future__ import annotations
 
 import json
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ class Identity:
             return self.id
         return _dig(self.claims, path)
 
-    @property
+    @cached_property
     def scope(self) -> str:
         return f"user:{self.id}|{','.join(sorted(self.roles))}"
 
@@ -163,6 +165,51 @@ def authenticate(settings: Settings, header: str | None) -> Identity | None:
     if isinstance(roles, str):
         roles = roles.split()
     return Identity(str(user), frozenset(str(r) for r in roles), claims)
+
+
+class IdentityCache:
+    """:func:`authenticate` with verified tokens remembered by their text (bounded LRU).
+
+    Verifying a signature on every request costs more than answering a cached read. A
+    token is only stored after it verified, together with the seconds between which
+    PyJWT would accept it (``nbf``/``iat`` and ``exp``, widened by the configured
+    leeway), and each hit checks the clock against them: an expired token is refused at
+    the same second as without the cache, by verifying it again (which raises). Refused
+    tokens are never stored. One cache per app: it belongs to one set of settings.
+    """
+
+    def __init__(self, settings: Settings, size: int = 1024) -> None:
+        self.settings = settings
+        self.size = size
+        self._known: OrderedDict[str, tuple[Identity, float, float]] = OrderedDict()
+
+    def authenticate(self, header: str | None) -> Identity | None:
+        if not header:
+            return None
+        known = self._known.get(header)
+        if known is not None:
+            identity, valid_from, valid_until = known
+            if valid_from <= time.time() < valid_until:
+                self._known.move_to_end(header)
+                return identity
+            del self._known[header]
+        verified = authenticate(self.settings, header)  # raises for a refused token
+        assert verified is not None
+        self._known[header] = (verified, *_validity(verified.claims, self.settings.jwt_leeway_s))
+        if len(self._known) > self.size:
+            self._known.popitem(last=False)
+        return verified
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+def _validity(claims: Mapping[str, Any], leeway: float) -> tuple[float, float]:
+    """``(from, until)``: PyJWT accepts the token while ``from <= now < until``; like it,
+    claims are truncated to whole seconds (it refuses ``int(exp) <= now - leeway``,
+    ``int(nbf) > now + leeway`` and ``int(iat) > now + leeway``)."""
+    starts = [int(claims[c]) for c in ("nbf", "iat") if c in claims]
+    return max(starts, default=float("-inf")) - leeway, int(claims["exp"]) + leeway
 
 
 def decode(settings: Settings, token: str) -> dict[str, Any]:

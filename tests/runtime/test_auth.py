@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from flowgen_runtime.auth import Grant, Identity, authenticate, mint, resolve
+from flowgen_runtime.auth import Grant, Identity, IdentityCache, authenticate, mint, resolve
 from flowgen_runtime.errors import ForbiddenError, UnauthenticatedError
 from flowgen_runtime.settings import Settings
 
@@ -179,3 +179,62 @@ def test_resolve_grants_rows_hidden_and_presets() -> None:
         resolve(perms, "create", None)
     with pytest.raises(UnauthenticatedError):  # no permissions block: signed-in callers only
         resolve(None, "read", None)
+
+
+# -- verified tokens remembered (IdentityCache) --------------------------------------------
+
+
+def test_a_cached_token_is_refused_from_the_second_it_expires() -> None:
+    cache = IdentityCache(Settings(jwt_secret=SECRET))
+    while time.time() % 1 > 0.5:  # start early in a second: the token lives 1-1.5 s
+        time.sleep(0.05)
+    exp = int(time.time()) + 1
+    header = f"Bearer {hs(exp=exp)}"
+    first = cache.authenticate(header)
+    assert first is not None and len(cache) == 1
+    assert cache.authenticate(header) is first  # answered from the cache, not re-verified
+    time.sleep(max(exp - time.time(), 0) + 0.01)
+    with pytest.raises(UnauthenticatedError, match="token expired"):
+        cache.authenticate(header)
+    assert len(cache) == 0
+    with pytest.raises(UnauthenticatedError, match="token expired"):
+        cache.authenticate(header)
+
+
+def test_refused_tokens_are_never_cached() -> None:
+    cache = IdentityCache(Settings(jwt_secret=SECRET))
+    forged = jwt.encode(
+        {"sub": "7", "exp": int(time.time()) + 3600}, "wrong-secret-0123456789abcdef0123"
+    )
+    for header in (
+        f"Bearer {forged}",
+        f"Bearer {hs(nbf=int(time.time()) + 3600)}",
+        f"Bearer {hs(exp=int(time.time()) - 1)}",
+        f"Bearer {hs(sub=None)}",
+        "Token abc",
+    ):
+        for _ in range(2):  # refused again: nothing was stored the first time
+            with pytest.raises(UnauthenticatedError):
+                cache.authenticate(header)
+    assert len(cache) == 0
+    assert cache.authenticate(None) is None and len(cache) == 0
+
+
+def test_a_token_not_valid_yet_is_accepted_once_it_is_and_then_cached() -> None:
+    settings = Settings(jwt_secret=SECRET, jwt_leeway_s=5)
+    cache = IdentityCache(settings)
+    header = f"Bearer {hs(nbf=int(time.time()) + 3)}"  # inside the leeway: valid now
+    assert cache.authenticate(header) == Identity("7", frozenset({"teacher"}))
+    assert len(cache) == 1
+
+
+def test_the_cache_is_bounded_and_belongs_to_its_settings() -> None:
+    cache = IdentityCache(Settings(jwt_secret=SECRET), size=2)
+    headers = [f"Bearer {hs(sub=str(n))}" for n in range(3)]
+    for header in headers:
+        cache.authenticate(header)
+    assert len(cache) == 2
+    assert [i.id for i, *_ in cache._known.values()] == ["1", "2"]  # the oldest went
+    other = IdentityCache(Settings(jwt_secret="another-secret-0123456789abcdef0123"))
+    with pytest.raises(UnauthenticatedError, match="Signature"):
+        other.authenticate(headers[2])
