@@ -10,6 +10,11 @@ reaches other entities (``where: {author: {...}}``) folds their versions in too.
 version they were computed at; every write increments it, so a cached response is served
 only while nothing at all has been written since.
 
+The response cache's ``MGET`` is the hot path of a cached read. It goes over connections
+of its own (:class:`_Direct`): redis-py's pool adds a lock, a socket poll and telemetry
+hooks to every command, which cost more than the command. Any error there falls back to
+the regular client (with its retry), so the outage handling below is the same.
+
 **Single flight**: on a miss, one loader runs per key - concurrent readers in the same
 process await it, and other processes wait briefly on a Redis lock (``SET NX PX``) for the
 value instead of querying the database too.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import decimal
+import functools
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -31,6 +37,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger("flowgen.cache")
 
@@ -58,6 +65,49 @@ class CacheStats:
     invalidations: int = 0
 
 
+class _Direct:
+    """Redis connections used one command at a time, outside redis-py's pool.
+
+    A connection goes back to the idle list only after a complete reply; on any error or
+    cancellation it is closed, so a connection in the list never holds unread data. The
+    read keeps the client's timeout; the write has none (redis-py wraps it in
+    ``asyncio.wait_for``, a task per command), as a command of a few bytes never waits.
+    """
+
+    def __init__(self, redis: Redis, keep: int = 64) -> None:
+        pool = redis.connection_pool
+        options = dict(pool.connection_kwargs)
+        self.timeout: float | None = options.get("socket_timeout")
+        options["socket_connect_timeout"] = options.get("socket_connect_timeout") or self.timeout
+        options["socket_timeout"] = None
+        self.make = functools.partial(pool.connection_class, **options)
+        self.keep = keep
+        self.idle: list[Any] = []
+
+    async def command(self, *args: Any) -> Any:
+        conn = self.idle.pop() if self.idle else self.make()
+        try:
+            if not conn.is_connected:
+                await conn.connect()
+            await conn.send_packed_command(conn.pack_command(*args), check_health=False)
+            reply = await conn.read_response(timeout=self.timeout)
+            if reply is None:  # read_response's own timeout: the reply is still due
+                raise RedisTimeoutError("Redis did not answer in time")
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            raise
+        if len(self.idle) < self.keep:
+            self.idle.append(conn)
+        else:
+            await conn.disconnect()
+        return reply
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            await conn.disconnect()
+
+
 class Cache:
     """Read-through cache. ``redis=None`` (or ``enabled=False``) disables caching."""
 
@@ -67,6 +117,12 @@ class Cache:
         self.stats = CacheStats()
         self._down = False
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._direct = _Direct(self.redis) if self.redis is not None else None
+
+    async def close(self) -> None:
+        """Close the hot path's own connections (the client is closed by its owner)."""
+        if self._direct is not None:
+            await self._direct.close()
 
     def _version_key(self, entity: str) -> str:
         return f"{self.ns}:v:{entity}"
@@ -176,13 +232,19 @@ class Cache:
         """``(body or None, current app-wide version)`` in one round trip."""
         if self.redis is None:
             return None, b""
+        keys = (self._version_key(ALL), f"{self.ns}:r:{key}")
         try:
-            # one MGET (not a pipeline): the cheapest single round trip redis-py offers
-            version, raw = await self.redis.mget([self._version_key(ALL), f"{self.ns}:r:{key}"])
+            assert self._direct is not None
+            version, raw = await self._direct.command("MGET", *keys)
+        except (RedisError, OSError):
+            try:  # the regular client: reconnects, retries once, or says Redis is down
+                version, raw = await self.redis.mget(keys)
+                self._recovered()
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+                return None, b""
+        else:
             self._recovered()
-        except (RedisError, OSError) as exc:
-            self._failed(exc)
-            return None, b""
         version = version or b"0"
         if raw is not None:
             stored, _, body = raw.partition(b"\n")

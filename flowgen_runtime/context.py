@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from .state import AppState
 
 
+def caller_scope(identity: Any, system: bool = False) -> str:
+    """Who the caller is, for whole-response cache keys (see :attr:`Context.scope`)."""
+    if system:
+        return "system"
+    if identity is None:
+        return "anon"
+    scope = getattr(identity, "scope", None)  # not a default: repr() of claims costs
+    return f"user:{identity}" if scope is None else str(scope)
+
+
 class Context:
     """What a resolver sees as ``info.context``.
 
@@ -40,12 +50,7 @@ class Context:
         self.request_id = request_id
         self.identity = identity
         self.system = system
-        if system:
-            self.scope = "system"
-        elif identity is None:
-            self.scope = "anon"
-        else:
-            self.scope = getattr(identity, "scope", f"user:{identity}")
+        self.scope = caller_scope(identity, system)
         self._loaders: dict[Hashable, DataLoader] = {}
         self._access: dict[tuple[str, str], Access | Exception] = {}
 

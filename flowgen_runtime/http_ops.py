@@ -6,9 +6,10 @@
   when it is a sane token (letters, digits, ``._:-``, at most 128), else a new one. The id
   is bound to the log context (every log line of the request carries ``request_id``), is
   what the GraphQL context and the jobs it enqueues carry (``_meta.request_id``), and is
-  sent back as ``X-Request-ID``. GraphQL requests are counted and timed per operation. An
-  exception escaping a route is logged once, with its traceback, and answered with a
-  plain 500 that shows only the request id.
+  sent back as ``X-Request-ID``. An exception escaping a route is logged once, with its
+  traceback, and answered with a plain 500 that shows only the request id. ``POST
+  /graphql`` does all of this in the endpoint itself, which also counts and times GraphQL
+  requests per operation (:meth:`.http_graphql.GraphQLEndpoint.post`, the hot path).
 * ``GET /metrics`` — Prometheus text (see :mod:`.metrics`); queue depths, connected
   workers and dependency reachability are sampled at scrape time.
 * ``GET /ready`` — 200 when the database and Redis answer and the database is at the
@@ -23,13 +24,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import re
 import time
 import uuid
 from typing import Any
 
-import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -61,45 +63,62 @@ def incoming_request_id(value: str | None) -> str:
     """``value`` if it is a usable request id, else a fresh one (32 hex digits)."""
     if value and _VALID_ID.match(value):
         return value
-    return uuid.uuid4().hex
+    return _new_request_id()
+
+
+class _RequestIds:
+    """Fresh request ids: 16 random hex digits per process, then a 16-digit counter.
+
+    Unique like a uuid4 (the random half differs per process, re-drawn after a fork) at
+    a fraction of the cost: no ``os.urandom`` system call per request. A request id
+    labels log lines; it is not a secret, so it need not be unpredictable.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.prefix = uuid.uuid4().hex[:16]
+        self.counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_new_request_id = _RequestIds()
 
 
 class RequestMiddleware:
-    """Request id, GraphQL metrics and last-resort error logging (pure ASGI: streams pass)."""
+    """Request id and last-resort error logging (pure ASGI: streams pass)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _is_graphql_post(scope):
+            # GraphQL POSTs: the endpoint does all of this itself (http_graphql.post)
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or ())
         raw = headers.get(b"x-request-id")
         rid = incoming_request_id(raw.decode("latin-1") if raw else None)
         token = request_id.set(rid)
-        # Whoever reads the header later (the GraphQL context) sees this same id.
+        # Whoever reads the header later sees this same id.
         scope = dict(scope)
         scope["headers"] = [
             *(item for item in scope.get("headers") or () if item[0] != b"x-request-id"),
             (b"x-request-id", rid.encode("latin-1")),
         ]
-        measured = scope["path"] == "/graphql" and scope["method"] == "POST"
-        operation = ""
-        if measured:
-            body, receive = await _buffer(receive)
-            operation = _operation(body)
-        status = 500
         started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started_response
+            nonlocal started_response
             if message["type"] == "http.response.start":
-                status, started_response = message["status"], True
+                started_response = True
                 MutableHeaders(scope=message).append("x-request-id", rid)
             await send(message)
 
-        started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -108,49 +127,11 @@ class RequestMiddleware:
                 response = JSONResponse({"error": "Internal server error", "requestId": rid}, 500)
                 await response(scope, receive, send_with_id)
         finally:
-            if measured:
-                elapsed = time.perf_counter() - started
-                metrics.GRAPHQL_LATENCY.labels(operation).observe(elapsed)
-                metrics.GRAPHQL_REQUESTS.labels(operation, str(status)).inc()
-                if metrics.pool_sample_due():
-                    metrics.sample_pool(_database(scope))
             request_id.reset(token)
 
 
-def _database(scope: Scope) -> Any:
-    state = getattr(scope.get("app"), "state", None)
-    flowgen = getattr(state, "flowgen", None)
-    return getattr(flowgen, "db", None)
-
-
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole request body; return it and a ``receive`` that replays it."""
-    chunks: list[bytes] = []
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
-
-
-def _operation(body: bytes) -> str:
-    try:
-        return metrics.operation_label(orjson.loads(body))
-    except orjson.JSONDecodeError:
-        return "invalid"
+def _is_graphql_post(scope: Scope) -> bool:
+    return bool(scope["path"] == "/graphql" and scope["method"] == "POST")
 
 
 # --- /metrics and /ready ------------------------------------------------------------

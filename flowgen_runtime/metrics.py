@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -168,13 +168,17 @@ class MeteredCacheStats(CacheStats):
     """
 
     _EVENTS = {"hits": "hit", "misses": "miss", "errors": "error", "invalidations": "invalidation"}
+    _counters: ClassVar[dict[str, Any]] = {}  # labelled children, looked up once (labels() locks)
 
     def __setattr__(self, name: str, value: Any) -> None:
         event = self._EVENTS.get(name)
         if event is not None:
             delta = value - getattr(self, name, 0)
             if delta > 0:
-                CACHE_EVENTS.labels(event).inc(delta)
+                counter = self._counters.get(event)
+                if counter is None:
+                    counter = self._counters[event] = CACHE_EVENTS.labels(event)
+                counter.inc(delta)
         super().__setattr__(name, value)
 
 

@@ -44,6 +44,7 @@ class AppState:
         if self.jobs is not None:
             await self.jobs.close()
         if self.redis is not None:
+            await self.cache.close()
             await self.redis.aclose()
         if self.db is not None:
             await self.db.dispose()
