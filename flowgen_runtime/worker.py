@@ -1,12 +1,27 @@
-"""Worker process entry: ``gen worker [--queues a,b] [--concurrency N]``."""
+"""Worker process entry: ``gen worker [--queues a,b] [--concurrency N] [--processes N]``.
+
+``--processes N`` (``0``: one per CPU core) starts N worker processes under this one, which
+only supervises them: SIGTERM/SIGINT are passed on to each (a second one too, to cancel the
+active jobs), and if one of them dies the others are stopped and its exit code returned.
+Python runs one core per process, so this is how one machine's cores all work on jobs.
+The children run in a session of their own (a Ctrl-C reaches them once, through the
+supervisor) and, on Linux, get SIGTERM should the supervisor die without passing one on.
+Only the first child serves ``METRICS_PORT``; prometheus multiprocess mode makes that one
+endpoint report every process.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +35,7 @@ from .state import AppState
 
 log = logging.getLogger("flowgen.worker")
 _HEARTBEAT_S = 5.0
+_CHILD = "FLOWGEN_WORKER_CHILD"  # set in the processes a --processes supervisor starts
 
 
 def app_context(job: JobContext) -> Context:
@@ -32,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gen worker", description="Run job workers.")
     p.add_argument("--queues", default="", help="Comma-separated queue names (default: all).")
     p.add_argument("--concurrency", type=int, default=None, help="Jobs at once per queue.")
+    p.add_argument(
+        "--processes", type=int, default=1,
+        help="Worker processes to run (0: one per CPU core); default 1.",
+    )  # fmt: skip
     return p
 
 
@@ -56,7 +76,7 @@ async def run_workers(registry: Any, queues: list[str], concurrency: int | None)
                 "lockDuration": settings.worker_lock_duration_ms,
             },
         )  # fmt: skip
-        if settings.metrics_port is not None:
+        if settings.metrics_port is not None and os.environ.get(_CHILD, "0") == "0":
             metrics.serve_metrics(settings.metrics_port)
         log.info("worker started", extra={"queues": queues})
         heartbeat = asyncio.ensure_future(_heartbeat(state, queues))
@@ -105,9 +125,58 @@ def worker_main(registry: Any, argv: list[str]) -> int:
     if not names:
         log.error("this app defines no queues")
         return 2
+    processes = args.processes if args.processes > 0 else (os.cpu_count() or 1)
+    if processes > 1 and _CHILD not in os.environ:
+        return supervise(processes)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run_workers(registry, names, args.concurrency))
     return 0
+
+
+def supervise(count: int, argv: list[str] | None = None) -> int:
+    """Run ``count`` copies of this command line as workers; see the module docstring."""
+    command = argv or [sys.executable, *sys.orig_argv[1:]]
+    children = [
+        subprocess.Popen(
+            command,
+            env={**os.environ, _CHILD: str(index)},
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        for index in range(count)
+    ]
+    log.info("supervising %d worker processes", count, extra={"pids": [c.pid for c in children]})
+    received: list[int] = []
+
+    def forward(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = 0
+        while any(child.poll() is None for child in children):
+            failed = [c for c in children if c.returncode not in (None, 0)]
+            if failed and not received:
+                code = failed[0].returncode
+                log.error("worker process %d exited with %d; stopping the others",
+                          failed[0].pid, code)  # fmt: skip
+                forward(signal.SIGTERM, None)
+            time.sleep(0.1)
+        codes = [child.returncode for child in children]
+        return code or next((c for c in codes if c != 0), 0)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the supervisor dies (Linux ``PR_SET_PDEATHSIG``)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import inspect
 import logging
@@ -341,8 +342,16 @@ def _job_logger(queue: str, job: bullmq.Job, request_id: str | None) -> JobLogge
 
 
 def _observe(ctx: JobContext, seconds: float, outcome: str) -> None:
-    JOB_DURATION.labels(ctx.queue, ctx.name).observe(seconds)
-    JOBS.labels(ctx.queue, ctx.name, outcome).inc()
+    duration, count = _series(ctx.queue, ctx.name, outcome)
+    duration.observe(seconds)
+    count.inc()
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(queue: str, job_name: str, outcome: str) -> tuple[Any, Any]:
+    """The labelled metric children of one job kind and outcome, looked up once
+    (``labels()`` takes a lock and builds a key on every call)."""
+    return JOB_DURATION.labels(queue, job_name), JOBS.labels(queue, job_name, outcome)
 
 
 def _log_failure(ctx: JobContext, exc: Exception, attempts: int) -> bool:

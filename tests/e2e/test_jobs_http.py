@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -191,3 +192,58 @@ def test_sigkilled_worker_job_is_completed_by_another_worker(jobs_app: App) -> N
     assert done["result"]["pid"] != victim.pid  # finished by the surviving worker
     survivor_log = next(log for p, log in workers if p is not victim).read_text()
     assert f"#{job_id} started" in survivor_log and f"#{job_id} completed" in survivor_log
+
+
+def test_worker_processes_share_the_queue_and_stop_together(jobs_app: App, redis_url: str) -> None:
+    """``--processes 2``: a supervisor and two worker processes; SIGTERM stops all of them."""
+    import asyncio
+
+    import bullmq
+    from flowgen_runtime.jobs.enqueue import _connection
+
+    prefix = f"e2eprocs{uuid.uuid4().hex[:8]}"
+    env = {**jobs_app.env, "QUEUE_PREFIX": prefix, "LOG_LEVEL": "INFO"}
+    log = jobs_app.root / "supervisor.log"
+    with log.open("wb") as out:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-m", "generated.worker", "--processes", "2"],
+            cwd=jobs_app.root, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    async def scenario() -> list[Any]:
+        queue = bullmq.Queue(
+            "work", {"connection": _connection(redis_url, False), "prefix": prefix}
+        )
+        try:
+            await asyncio.sleep(2)  # both processes are up
+            jobs = [await queue.add("slow", {"steps": 10, "step_ms": 100}) for _ in range(8)]
+            deadline = time.monotonic() + 20
+            while (await queue.getJobCounts("completed"))["completed"] < len(jobs):
+                assert time.monotonic() < deadline, log.read_text()
+                await asyncio.sleep(0.1)
+            return [(await queue.getJob(job.id)).returnvalue["pid"] for job in jobs]
+        finally:
+            await queue.obliterate(force=True)
+            await queue.close()
+
+    try:
+        pids = set(asyncio.run(scenario()))
+        # 8 one-second jobs, 4 at once per process (the queue's concurrency): both took some
+        assert len(pids) == 2 and supervisor.pid not in pids, log.read_text()
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=15) == 0, log.read_text()
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    for pid in pids:  # the workers exited with their supervisor
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
+            assert time.monotonic() < deadline, f"worker {pid} still running"
+            time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return "zombie"
