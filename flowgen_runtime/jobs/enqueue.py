@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 import bullmq
 import pydantic
 
+from ._pipeline import AutoPipeline, autopipeline
 from .defs import JobDef, QueueDef
 
 __all__ = [
@@ -154,12 +155,18 @@ class JobQueues:
         self.redis_url = redis_url
         self.prefix = prefix
         self._queues: dict[str, bullmq.Queue] = {}
+        self._pipelines: list[AutoPipeline] = []
 
     def queue(self, name: str) -> bullmq.Queue:
         """The ``bullmq.Queue`` called ``name`` (created on first use, then reused)."""
         if name not in self._queues:
             opts = {"connection": _connection(self.redis_url, False), "prefix": self.prefix}
-            self._queues[name] = bullmq.Queue(name, opts)
+            queue = self._queues[name] = bullmq.Queue(name, opts)
+            # concurrent enqueues (one per request) share round trips instead of taking
+            # turns on bullmq's single connection; see ._pipeline
+            pipeline = autopipeline(queue)
+            if pipeline is not None:
+                self._pipelines.append(pipeline)
         return self._queues[name]
 
     async def enqueue(
@@ -177,11 +184,20 @@ class JobQueues:
 
     async def add(self, job: PreparedJob) -> JobRef:
         """Add a job validated earlier by :func:`prepare` (e.g. held until a commit)."""
-        added = await self.queue(job.queue).add(job.name, job.data, job.opts)
+        queue = self.queue(job.queue)
         if job.job_id is None:  # a new job: its state follows from its options, no read needed
+            added = await queue.add(job.name, job.data, job.opts)
             return {"id": str(added.id), "queue": job.queue, "name": job.name,
                     "state": _initial_state(job.opts)}  # fmt: skip
-        return await self._ref(job.queue, job.name, str(added.id))
+        # A known id may be a duplicate: the state is the existing job's. The add and the
+        # state read are issued together, so they share one round trip (._pipeline) and run
+        # in that order; should the read have run first it finds no job, and is made again.
+        added, state = await asyncio.gather(
+            queue.add(job.name, job.data, job.opts), queue.getJobState(job.job_id)
+        )
+        if state not in STATES:
+            state = await queue.getJobState(str(added.id))
+        return {"id": str(added.id), "queue": job.queue, "name": job.name, "state": state}
 
     async def enqueue_bulk(
         self,
@@ -221,7 +237,8 @@ class JobQueues:
     async def close(self) -> None:
         """Close every queue connection; the object can be used again afterwards."""
         queues, self._queues = list(self._queues.values()), {}
-        await asyncio.gather(*(q.close() for q in queues))
+        pipelines, self._pipelines = self._pipelines, []
+        await asyncio.gather(*(q.close() for q in queues), *(p.aclose() for p in pipelines))
 
     async def __aenter__(self) -> JobQueues:
         return self
@@ -233,6 +250,12 @@ class JobQueues:
         # Read the state back: for a duplicate job_id it is the existing job's state.
         state = await self.queue(queue).getJobState(job_id)
         return {"id": job_id, "queue": queue, "name": name, "state": state}
+
+
+STATES = frozenset(
+    {"waiting", "delayed", "active", "completed", "failed", "prioritized", "waiting-children"}
+)
+"""The states BullMQ reports for an existing job (``getJobState`` says "unknown" otherwise)."""
 
 
 def _initial_state(opts: Mapping[str, Any]) -> str:

@@ -17,13 +17,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .enqueue import META_KEY, JobQueues
+from .enqueue import META_KEY, STATES, JobQueues
 
 __all__ = ["STATES", "iso_time", "job_status"]
-
-STATES = frozenset(
-    {"waiting", "delayed", "active", "completed", "failed", "prioritized", "waiting-children"}
-)
 
 
 async def job_status(queues: JobQueues, queue: str, job_id: str) -> dict[str, Any] | None:

@@ -118,3 +118,27 @@ async def test_failed_attempts_still_fetch_afterwards(
         await wait_for_state(queues, qdef.name, bad["id"], {final})
         for ref in good:
             await wait_for_state(queues, qdef.name, ref["id"], {"completed"})
+
+
+async def test_enqueue_with_job_id_adds_and_reads_state_in_one_round_trip(
+    queues: JobQueues, qdef: QueueDef
+) -> None:
+    first = await queues.enqueue(qdef, "greet", {"text": "a"}, job_id="same")
+    assert first["state"] == "waiting"
+    pipeline = queues._pipelines[0]
+    before = pipeline.round_trips
+    again = await queues.enqueue(qdef, "greet", {"text": "other"}, job_id="same")
+    assert pipeline.round_trips == before + 1  # add + getState together
+    assert again == {"id": "same", "queue": qdef.name, "name": "greet", "state": "waiting"}
+    job = await queues.queue(qdef.name).getJob("same")
+    assert job is not None and job.data["text"] == "a"  # the duplicate changed nothing
+    assert await queues.queue(qdef.name).getJobCounts("waiting") == {"waiting": 1}
+
+
+async def test_concurrent_enqueues_share_round_trips(queues: JobQueues, qdef: QueueDef) -> None:
+    await queues.enqueue(qdef, "greet", {"text": "warm"})
+    pipeline = queues._pipelines[0]
+    before = pipeline.round_trips
+    refs = await asyncio.gather(*(queues.enqueue(qdef, "greet", {"text": "x"}) for _ in range(40)))
+    assert len({ref["id"] for ref in refs}) == 40
+    assert pipeline.round_trips - before <= 3
