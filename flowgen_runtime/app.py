@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from .documents import DocumentCache
 from .errors import format_error
+from .execution import Executor
 from .graphql import connection_cost_map, depth_limit
 from .http_graphql import GraphQLEndpoint
 from .http_jobs import JOB_ROUTES
@@ -91,6 +92,11 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
     endpoint = GraphQLEndpoint(
         state, documents, rules=cost_rule, formatter=formatter, debug=settings.debug,
         explorer=explorer, logger=_SILENT_LOGGER,
+        executor=(
+            Executor(registry.schema, cache_enabled=settings.cache_enabled)
+            if settings.compiled_execution
+            else None
+        ),
     )  # fmt: skip
 
     async def health(_request: Request) -> JSONResponse:

@@ -123,6 +123,21 @@ class Database:
         finally:
             await reader.close()
 
+    async def driver_value(self, sql: str, *params: Any) -> Any:
+        """One value of SQL already compiled for the read engine's driver (asyncpg's
+        ``fetchval``), on a pooled connection, outside any transaction. A connection that
+        turns out to be dead is dropped and the read runs once more on a new one."""
+        for attempt in (0, 1):
+            async with self.read_engine.connect() as conn:
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                try:
+                    return await driver.fetchval(sql, *params)
+                except Exception as exc:
+                    if attempt or not _is_disconnect(driver, exc):
+                        raise
+                    await conn.invalidate()
+        raise AssertionError("unreachable")
+
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when ``SELECT 1`` succeeds within ``timeout`` seconds; never raises."""
         try:
@@ -179,21 +194,6 @@ class ReadConnection:
 
     async def scalar(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
         return (await self.execute(statement, *args, **kwargs)).scalar()
-
-    async def driver_value(self, sql: str, *params: Any) -> Any:
-        """The driver's own ``fetchval`` (asyncpg) for SQL already compiled for it, with
-        the same one retry when the connection turns out to be dead."""
-        for attempt in (0, 1):
-            conn = await self._connection()
-            driver = (await conn.get_raw_connection()).driver_connection
-            try:
-                return await driver.fetchval(sql, *params)  # type: ignore[union-attr]
-            except Exception as exc:
-                if attempt or not _is_disconnect(driver, exc):
-                    raise
-                await conn.invalidate()
-                self._conn = None
-        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -57,6 +57,8 @@ class Document:
     dynamic_errors: dict[bytes, list[GraphQLError]] = field(default_factory=dict)
     cache_ttl: dict[str | None, int | None] = field(default_factory=dict)
     """Response-cache TTL per operation name (None: not cacheable)."""
+    plans: dict[bytes, Any] = field(default_factory=dict)
+    """Compiled execution plans by operation and variables (see :mod:`.execution`)."""
 
 
 class DocumentCache:

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     """Highest cost a query may have: each field costs 1, multiplied by first/last above it."""
     cache_prefix: str = "fg"
     """Key prefix of cached reads (several apps or test runs can share one Redis)."""
+    compiled_execution: bool = True
+    """Run queries on compiled plans (:mod:`flowgen_runtime.execution`); false: graphql-core
+    executes every request (the results are the same, only slower)."""
 
     @model_validator(mode="before")
     @classmethod

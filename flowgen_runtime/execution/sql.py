@@ -1,0 +1,304 @@
+"""Compile a plan into one PostgreSQL statement that returns the whole ``data`` as JSON.
+
+PostGraphile's approach: instead of one statement per level plus Python work per row, the
+tree of the query becomes nested ``json_build_object`` / ``json_agg`` subqueries, and the
+database hands back the finished document. Every read goes through the same builders as
+the services (:func:`~..query.pages.page_query`, :func:`~..query.filters.visible`), so the
+caller's row rules, ``where``, ``orderBy``, cursors and page sizes mean the same thing; each
+scalar is formatted in SQL exactly as the GraphQL scalar serializes it in Python.
+
+A plan compiles when every resolver it calls is a generated read (marked with
+:func:`~flowgen_runtime.graphql.reads`), every object field is a column the caller may see,
+and connections ask only for ``nodes`` and ``totalCount``; otherwise :func:`compile_sql`
+returns None and the plan runs on the services (:mod:`.run`). Compiling needs the caller
+(its row rules are in the SQL), so the result is cached per plan and caller.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from graphql import GraphQLEnumType, get_named_type
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..graphql import Read
+from ..query.filters import Scope, visible
+from ..query.pages import page_query
+from ..query.values import coerce
+from .plan import FieldPlan, ObjectPlan, Plan, Unsupported
+
+_MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
+
+
+@dataclass(frozen=True)
+class SqlPlan:
+    sql: str
+    params: tuple[Any, ...]
+
+
+def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
+    """One statement answering ``plan`` for the caller of ``ctx``, or None."""
+    if dialect.name != "postgresql":
+        return None
+    try:
+        data = _Builder(ctx).root(plan.root)
+    except Exception:  # noqa: BLE001 - refused access, bad arguments...: the services report it
+        return None
+    stmt = sa.select(sa.cast(data, sa.Text))
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    processors: Any = compiled._bind_processors  # noqa: SLF001 - type conversion per value
+    params = compiled.construct_params()
+    values = []
+    for name in compiled.positiontup or ():
+        value = params[name]
+        process = processors.get(name)
+        values.append(process(value) if process is not None else value)
+    return SqlPlan(compiled.string, tuple(values))
+
+
+def finish(plan: ObjectPlan, data: Any) -> bool:
+    """Check and complete ``data`` decoded from the statement's JSON, in place.
+
+    False when a non-null field is null (graphql-core would report an error there: for
+    instance a required relation whose row the caller may not read). ``Float`` values that
+    JSON wrote without a fraction (``51``) become floats again, as Python serializes them.
+    """
+    if data is None:
+        return True
+    for item in data if isinstance(data, list) else [data]:
+        for field in plan.fields:
+            value = item[field.key]
+            if value is None:
+                if field.non_null:
+                    return False
+            elif field.sub is not None:
+                if not finish(field.sub, value):
+                    return False
+            elif field.is_float:
+                item[field.key] = _floats(value)
+    return True
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class _Builder:
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.registry = ctx.registry
+        self.scope = Scope(ctx.registry, ctx)
+        self._names = itertools.count()
+
+    def alias(self, meta: Any) -> Any:
+        return meta.table.alias(f"t{next(self._names)}")
+
+    def root(self, plan: ObjectPlan) -> ColumnElement[Any]:
+        pairs: list[Any] = []
+        for field in plan.fields:
+            pairs += [sa.literal(field.key), self.root_field(field)]
+        return _object(pairs)
+
+    def root_field(self, field: FieldPlan) -> Any:
+        if field.typename is not None:
+            return sa.literal(field.typename)
+        read = _read(field)
+        service = self.registry.services[read.entity]
+        meta = service.meta
+        self.ctx.access(meta, "read")  # raises: the services report the refusal
+        args = dict(field.args or {})
+        sub = field.sub
+        assert sub is not None
+        if read.kind == "list":
+            return self.connection(meta, sub, args, None)
+        t = self.alias(meta)
+        if read.kind == "get":
+            match = {meta.pk: service.parse_id(args.pop("id"))}
+        else:
+            match = {k: coerce(meta.field_types[k], v, [k]) for k, v in args.items()}
+        cond = sa.and_(
+            *(t.c[k] == v for k, v in match.items()), visible(self.scope, meta, t, {}, [])
+        )
+        return sa.select(self.entity(meta, sub, t)).where(cond).scalar_subquery()
+
+    def entity(self, meta: Any, plan: ObjectPlan, t: Any) -> ColumnElement[Any]:
+        """The JSON object of one row of ``t`` (an alias of ``meta``'s table)."""
+        hidden = self.ctx.hidden(meta)
+        pairs: list[Any] = []
+        for field in plan.fields:
+            if field.typename is not None:
+                value: Any = sa.literal(field.typename)
+            elif field.attr is not None:
+                if field.attr not in meta.field_types or field.attr in hidden:
+                    raise Unsupported(f"{meta.name}.{field.name}")
+                value = self.column(meta, field, t.c[field.attr])
+            else:
+                read = _read(field)
+                if read.kind != "relation" or read.entity != meta.name:
+                    raise Unsupported(f"{meta.name}.{field.name}")
+                value = self.relation(meta, meta.relations[read.relation], field, t)
+            pairs += [sa.literal(field.key), value]
+        return _object(pairs)
+
+    def column(self, meta: Any, field: FieldPlan, col: Any) -> Any:
+        named = get_named_type(field.return_type)
+        kind = meta.field_types[field.attr]
+        if isinstance(named, GraphQLEnumType):
+            names = {v.value: name for name, v in named.values.items()}
+            return sa.case(*((col == value, sa.literal(name)) for value, name in names.items()))
+        format_ = _FORMATS.get(named.name)
+        if format_ is None or (named.name == "ID" and kind not in ("int", "uuid")):
+            raise Unsupported(f"{meta.name}.{field.name}: {named.name}")
+        return format_(col)
+
+    def relation(self, meta: Any, rel: Any, field: FieldPlan, t: Any) -> Any:
+        target = self.registry.services[rel.target].meta
+        self.ctx.access(target, "read")
+        sub = field.sub
+        assert sub is not None
+        if rel.kind == "belongs_to":
+            t1 = self.alias(target)
+            cond = sa.and_(t1.c[target.pk] == t.c[rel.fk], visible(self.scope, target, t1, {}, []))
+            return sa.select(self.entity(target, sub, t1)).where(cond).scalar_subquery()
+        return self.connection(target, sub, dict(field.args or {}), (rel, meta, t))
+
+    def connection(
+        self, meta: Any, plan: ObjectPlan, args: Mapping[str, Any], parent: Any
+    ) -> ColumnElement[Any]:
+        """A Relay connection: the page's rows are one derived table (one extra row tells
+        whether there is more), aggregated into ``nodes``/``edges``/``pageInfo``;
+        ``totalCount`` is its own count. Cursors are encoded in Python: not here."""
+        t = self.alias(meta)
+        stmt, _where, order, page, _ = page_query(self.scope, meta, args, (meta.pk,), t)
+        columns: list[Any] = []  # JSON of the rows, one column per selection of them
+        pairs: list[Any] = []
+        wants_more = False
+        for field in plan.fields:
+            if field.typename is not None:
+                pairs += [sa.literal(field.key), sa.literal(field.typename)]
+            elif field.attr == "total_count":
+                pairs += [sa.literal(field.key), self.count(meta, args, parent)]
+            elif field.attr in ("nodes", "edges") and field.sub is not None:
+                label = f"j{len(columns)}"
+                row = (
+                    self.entity(meta, field.sub, t)
+                    if field.attr == "nodes"
+                    else self.edge(meta, field.sub, t)
+                )
+                columns.append(row.label(label))
+                pairs += [sa.literal(field.key), label]
+            elif field.attr == "page_info" and field.sub is not None:
+                wants_more = True
+                pairs += [sa.literal(field.key), field.sub]
+            else:
+                raise Unsupported(f"{meta.name} connection {field.name}")
+        if not columns and not wants_more:
+            return _object(pairs)
+        walk = order.reversed() if page.backward else order
+        rn = sa.func.row_number().over(order_by=walk.clauses(t)).label("rn")
+        rows = self.linked(stmt, t, meta, parent).with_only_columns(*columns, rn)
+        inner = rows.limit(page.size + 1 if wants_more else page.size).subquery()
+        in_page = inner.c.rn <= page.size
+        more = sa.func.count() > page.size
+        at_edge = sa.literal(page.cursor is not None)
+        out: list[Any] = []
+        for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+            if isinstance(value, str):  # a rows column: aggregated in order
+                by = inner.c.rn.desc() if page.backward else inner.c.rn
+                agg = sa.func.json_agg(aggregate_order_by(inner.c[value], by)).filter(in_page)
+                value = sa.func.coalesce(agg, sa.text("'[]'::json"))
+            elif isinstance(value, ObjectPlan):
+                value = self.page_info(value, more, at_edge, page.backward)
+            out += [key, value]
+        return sa.select(_object(out)).select_from(inner).scalar_subquery()
+
+    def edge(self, meta: Any, plan: ObjectPlan, t: Any) -> ColumnElement[Any]:
+        pairs: list[Any] = []
+        for field in plan.fields:
+            if field.typename is not None:
+                value: Any = sa.literal(field.typename)
+            elif field.attr == "node" and field.sub is not None:
+                value = self.entity(meta, field.sub, t)
+            else:  # cursor
+                raise Unsupported(f"{meta.name} edge {field.name}")
+            pairs += [sa.literal(field.key), value]
+        return _object(pairs)
+
+    def page_info(self, plan: ObjectPlan, more: Any, at_edge: Any, backward: bool) -> Any:
+        facts = {
+            "has_next_page": at_edge if backward else more,
+            "has_previous_page": more if backward else at_edge,
+        }
+        pairs: list[Any] = []
+        for field in plan.fields:
+            if field.typename is not None:
+                value: Any = sa.literal(field.typename)
+            elif field.attr in facts:
+                value = facts[field.attr]
+            else:  # startCursor, endCursor
+                raise Unsupported(f"pageInfo {field.name}")
+            pairs += [sa.literal(field.key), value]
+        return _object(pairs)
+
+    def count(self, meta: Any, args: Mapping[str, Any], parent: Any) -> Any:
+        t = self.alias(meta)
+        where = visible(self.scope, meta, t, args.get("where"), ["where"])
+        stmt = self.linked(sa.select(sa.func.count()).select_from(t), t, meta, parent)
+        return stmt.where(where).scalar_subquery()
+
+    def linked(self, stmt: Any, t: Any, meta: Any, parent: Any) -> Any:
+        """``stmt`` on ``t`` restricted to the children of the parent row, if any."""
+        if parent is None:
+            return stmt
+        rel, owner, pt = parent
+        # explicit: the rows are a derived table (FROM), where nothing correlates by itself
+        stmt = stmt.correlate(pt)
+        if rel.kind == "has_many":
+            return stmt.where(t.c[rel.fk] == pt.c[owner.pk])
+        link = self.registry.metadata.tables[rel.join_table].alias(f"l{next(self._names)}")
+        return stmt.join(link, link.c[rel.target_column] == t.c[meta.pk]).where(
+            link.c[rel.self_column] == pt.c[owner.pk]
+        )
+
+
+def _read(field: FieldPlan) -> Read:
+    read = getattr(field.resolve, "flowgen_read", None)
+    if not isinstance(read, Read):
+        raise Unsupported(field.name)
+    return read
+
+
+def _object(pairs: list[Any]) -> ColumnElement[Any]:
+    if len(pairs) > 2 * _MAX_PAIRS:
+        raise Unsupported("too many fields for json_build_object")
+    return sa.func.json_build_object(*pairs)
+
+
+def _datetime(col: Any) -> Any:
+    """``datetime.isoformat()`` in UTC: microseconds only when not zero, ``+00:00``."""
+    utc = sa.func.timezone("UTC", col) if getattr(col.type, "timezone", False) else col
+    micros = sa.cast(sa.func.date_part("microseconds", col), sa.Integer) % 1000000
+    base = sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+    fraction = sa.case((micros == 0, sa.literal("")), else_=sa.func.to_char(utc, ".US"))
+    return sa.case((col.is_(None), sa.null()), else_=base + fraction + sa.literal("+00:00"))
+
+
+_FORMATS: dict[str, Callable[[Any], Any]] = {
+    "ID": lambda col: sa.cast(col, sa.Text),
+    "String": lambda col: col,
+    "Int": lambda col: col,
+    "Float": lambda col: col,
+    "Boolean": lambda col: col,
+    "DateTime": _datetime,
+    "Date": lambda col: sa.func.to_char(col, "YYYY-MM-DD"),
+    "Decimal": lambda col: sa.cast(col, sa.Text),
+    "UUID": lambda col: sa.cast(col, sa.Text),
+    "JSON": lambda col: col,
+}
