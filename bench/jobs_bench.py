@@ -2,20 +2,31 @@
 
 Not a test: it prints a table of rates. Run from the repository root::
 
-    /tmp/venv/bin/python bench/jobs_bench.py [--jobs 10000] [--redis-url redis://127.0.0.1:6379/0]
+    .venv/bin/python bench/jobs_bench.py [--jobs 10000] [--redis-url redis://127.0.0.1:6379/0]
 
 It builds ``tests/e2e/jobs_app`` (its ``noop`` job is the trivial job) into a temp folder
 and measures, each under its own key prefix:
 
-* enqueue: python bullmq ``Queue.add`` and ``addBulk`` (the raw floor), Flowgen's
-  ``JobQueues.enqueue`` (validation + add + state read), the GraphQL ``enqueueNoop`` mutation
-  executed in-process and over HTTP against the generated server, and Node BullMQ's
-  ``add``/``addBulk`` (``bench/node``, installed with ``npm install`` on first use);
-  single adds run ``--parallel`` at a time in every case;
+* enqueue, every single-add figure with ``--parallel`` (50) adds in flight at once, so
+  that like is compared with like: python bullmq ``Queue.add`` and ``addBulk`` (the raw
+  floor), Flowgen's ``JobQueues.enqueue`` (validation + add), the GraphQL ``enqueueNoop``
+  mutation in-process and over HTTP, and Node BullMQ's ``add``/``addBulk`` (``bench/node``,
+  installed with ``npm install`` on first use);
+* in-process GraphQL executes the mutation document parsed and validated once, as the
+  server does (its ``DocumentCache``); each call has its own variables and request context;
+* HTTP posts to the generated server (one process) from ``wrk`` (``-t1 -c<parallel>``, a
+  Lua script giving each request its own ``n``), after a warm-up. An ``httpx`` client in
+  this process was measured to be the bottleneck itself (226/s against 843/s from wrk on
+  the same server), so it is used only when wrk is not installed;
 * processing: jobs are queued on a paused queue, the workers started and given time to
   connect, the queue resumed, and the clock runs until every job is completed: Flowgen's
-  ``gen worker`` (one process, with and without per-job INFO logs, and ``--processes``
-  processes) and a Node BullMQ worker with concurrency 50.
+  ``gen worker`` (one process, with and without per-job INFO logs, and ``--processes N``:
+  a supervisor and N processes) and a Node BullMQ worker (one process); every worker
+  process runs ``--concurrency`` (50) jobs at once.
+
+Changed 2026-11-29: before, in-process GraphQL re-parsed and re-validated the document per
+call (the server does not) and HTTP used the in-process httpx client; see
+docs/benchmarks.md for figures measured both ways.
 """
 
 from __future__ import annotations
@@ -81,7 +92,9 @@ async def python_enqueue(args: argparse.Namespace, root: Path) -> dict[str, floa
     from flowgen_runtime.state import AppState
 
     sys.path.insert(0, str(root))
-    from graphql import graphql
+    from inspect import isawaitable
+
+    from graphql import execute, parse, validate
 
     from generated.registry import REGISTRY  # type: ignore[import-not-found]
 
@@ -107,12 +120,14 @@ async def python_enqueue(args: argparse.Namespace, root: Path) -> dict[str, floa
         state = AppState(REGISTRY, settings)
         await state.start()
         schema = REGISTRY.schema
+        document = parse(MUTATION)
+        assert not validate(schema, document)
 
         async def gql(i: int) -> None:
             ctx = state.context(request_id=f"bench-{i}", identity=BENCH_USER)
-            result = await graphql(
-                schema, MUTATION, variable_values={"i": {"n": i}}, context_value=ctx
-            )
+            result = execute(schema, document, variable_values={"i": {"n": i}}, context_value=ctx)
+            if isawaitable(result):
+                result = await result
             assert not result.errors, result.errors
 
         out["GraphQL enqueueNoop (in-process)"] = await rate(args.jobs, args.parallel, gql)
@@ -144,6 +159,15 @@ async def http_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
 
+            check = await client.post(
+                "/graphql", json={"query": MUTATION, "variables": {"i": {"n": 0}}}
+            )
+            assert check.status_code == 200 and "errors" not in check.json(), check.text
+            if shutil.which("wrk") is not None:
+                return {
+                    "GraphQL enqueueNoop (HTTP, 1 server process, wrk)": wrk_rate(args, url, auth)
+                }
+
             async def post(i: int) -> None:
                 r = await client.post(
                     "/graphql", json={"query": MUTATION, "variables": {"i": {"n": i}}}
@@ -152,12 +176,55 @@ async def http_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]
 
             n = max(1000, args.jobs // 4)
             return {
-                "GraphQL enqueueNoop (HTTP, 1 server process)": await rate(n, args.parallel, post)
+                "GraphQL enqueueNoop (HTTP, 1 server process, httpx)": await rate(
+                    n, args.parallel, post
+                )
             }
     finally:
         server.terminate()
         server.wait()
         await _obliterate(args.redis_url, prefix)
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = os.getenv("WRK_AUTH")
+local template = os.getenv("WRK_BODY")
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, string.format(template, n))
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "seconds": %.3f, "errors": %d}\\n',
+    summary.requests, summary.duration / 1e6,
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def wrk_rate(args: argparse.Namespace, url: str, auth: dict[str, str]) -> float:
+    """Requests/s of ``wrk -t1 -c<parallel>`` posting the mutation, each with its own ``n``."""
+    body = json.dumps({"query": MUTATION, "variables": {"i": {"n": 12345}}})
+    env = {**os.environ, "WRK_AUTH": auth["authorization"],
+           "WRK_BODY": body.replace("%", "%%").replace("12345", "%d")}  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+
+        def run(seconds: float) -> dict[str, Any]:
+            cmd = ["wrk", "-t1", f"-c{args.parallel}", f"-d{seconds}s", "--timeout", "30s",
+                   "-s", script.name, f"{url}/graphql"]  # fmt: skip
+            out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+            found: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+            assert not found["errors"], out.stdout
+            return found
+
+        run(1)  # warm-up
+        found = run(args.http_seconds)
+    return float(found["requests"] / found["seconds"])
 
 
 def node_ready() -> bool:
@@ -221,19 +288,9 @@ def flowgen_workers(args: argparse.Namespace, root: Path, count: int, log_level:
         env = child_env(
             root, {"REDIS_URL": args.redis_url, "QUEUE_PREFIX": prefix, "LOG_LEVEL": log_level}
         )
-        cmd = [
-            sys.executable,
-            "-m",
-            "generated.worker",
-            "--queues",
-            QUEUE,
-            "--concurrency",
-            str(args.concurrency),
-        ]
-        return [
-            subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL)
-            for _ in range(count)
-        ]
+        cmd = [sys.executable, "-m", "generated.worker", "--queues", QUEUE,
+               "--concurrency", str(args.concurrency), "--processes", str(count)]  # fmt: skip
+        return [subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL)]
 
     return spawn
 
@@ -284,6 +341,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=50, help="Jobs at once per worker process.")
     p.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     p.add_argument("--warmup", type=float, default=4.0, help="Seconds for workers to connect.")
+    p.add_argument("--http-seconds", type=int, default=5, help="Seconds of each timed wrk run.")
     return p.parse_args()
 
 
