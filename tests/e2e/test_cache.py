@@ -27,11 +27,29 @@ from .harness import ADMIN, JWT_SECRET, free_port
 
 
 @pytest.fixture(scope="module")
-def pg(pg_database: str) -> str:
-    migrate(
-        REGISTRY, "upgrade", url=pg_database.replace("postgresql://", "postgresql+psycopg2://", 1)
-    )
-    return pg_database
+def pg(postgres_url: str) -> Iterator[str]:
+    """A database of this module alone, migrated with ``generated/``'s revisions.
+
+    Not the session's ``pg_database``: the e2e apps migrate that one with the example
+    built afresh in a temp dir, whose single revision is not ``generated/``'s history, so
+    whichever migrated it second failed ("Can't locate revision").
+    """
+    import psycopg2
+
+    name = f"flowgen_cache_{uuid.uuid4().hex[:10]}"
+    admin = postgres_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = f"{admin.rsplit('/', 1)[0]}/{name}"
+    try:
+        migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        yield url
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
 
 
 def settings(pg: str, redis_url: str, prefix: str, timeout: float = 2.0) -> Settings:
