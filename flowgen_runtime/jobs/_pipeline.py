@@ -105,14 +105,19 @@ class AutoPipeline:
                 future.set_result(result)
 
     async def _round_trip(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        """One write of every command, then their answers in order (errors as values)."""
+        """One write of every command, then their answers in order (errors as values).
+
+        A lost connection is retried as redis-py retries a command on bullmq's own client
+        (the connection's ``retry``: bullmq asks for 20 attempts with exponential backoff).
+        """
         pool = self.client.connection_pool
         connection = await pool.get_connection()
-        try:
-            if _pack is not None:  # hiredis packs in C; redis-py's packer is a third of a batch
-                packed: Any = b"".join([_pack(command) for command in commands])
-            else:
-                packed = connection.pack_commands(commands)
+        if _pack is not None:  # hiredis packs in C; redis-py's packer is a third of a batch
+            packed: Any = b"".join([_pack(command) for command in commands])
+        else:
+            packed = connection.pack_commands(commands)
+
+        async def exchange() -> list[Any]:
             await connection.send_packed_command(packed, check_health=False)
             results: list[Any] = []
             for _ in commands:
@@ -121,6 +126,15 @@ class AutoPipeline:
                 except ResponseError as exc:  # that script's own error; the connection is fine
                     results.append(exc)
             return results
+
+        async def lost(_error: Exception) -> None:
+            await connection.disconnect()
+
+        try:
+            retry = getattr(connection, "retry", None)
+            if retry is None:
+                return await exchange()
+            return await retry.call_with_retry(exchange, lost)
         except BaseException:
             await connection.disconnect(nowait=True)  # answers may be left unread on it
             raise

@@ -142,3 +142,30 @@ async def test_concurrent_enqueues_share_round_trips(queues: JobQueues, qdef: Qu
     refs = await asyncio.gather(*(queues.enqueue(qdef, "greet", {"text": "x"}) for _ in range(40)))
     assert len({ref["id"] for ref in refs}) == 40
     assert pipeline.round_trips - before <= 3
+
+
+async def test_autopipeline_survives_a_killed_connection(redis_url: str) -> None:
+    # (the pool notices a connection closed between calls; a connection lost during a
+    # round trip is retried with the connection's redis-py Retry, not provoked here)
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError
+    from redis.retry import Retry
+
+    name = f"fgtest-ap-{id(object())}"
+    client = Redis.from_url(
+        redis_url, decode_responses=True, client_name=name,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.01), 3), retry_on_error=[ConnectionError],
+    )  # fmt: skip
+    admin = Redis.from_url(redis_url, decode_responses=True)
+    pipeline = AutoPipeline(client)
+    try:
+        sha = await client.script_load("return ARGV[1]")
+        assert await pipeline.evalsha(sha, 0, "before") == "before"
+        killed = [c["id"] for c in await admin.client_list() if c["name"] == name]
+        assert killed
+        for client_id in killed:
+            await admin.client_kill_filter(_id=client_id)
+        assert await pipeline.evalsha(sha, 0, "after") == "after"  # on a new connection
+    finally:
+        await pipeline.aclose()
+        await admin.aclose()
