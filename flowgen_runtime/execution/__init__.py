@@ -88,6 +88,6 @@ class Executor:
             statements[caller] = None
             return None
         data = orjson.loads(text)
-        if not finish(plan.root, data):
+        if not finish(plan.root, data, sql.cursors):
             return None
         return {"data": data}

@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..graphql import Read
 from ..query.filters import Scope, visible
+from ..query.order import Ordering
 from ..query.pages import page_query
 from ..query.values import coerce
 from .plan import FieldPlan, ObjectPlan, Plan, Unsupported
@@ -39,14 +40,32 @@ _MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 class SqlPlan:
     sql: str
     params: tuple[Any, ...]
+    cursors: Mapping[int, Cursors]
+    """Cursor fields (by ``id`` of their FieldPlan): the statement gives the row's ordering
+    values, :func:`finish` encodes them with the ordering, as the services do."""
+
+
+@dataclass(frozen=True)
+class Cursors:
+    order: Ordering
+    floats: tuple[bool, ...]
+    """Which ordering values are floats (JSON from SQL writes ``53.0`` as ``53``)."""
+
+    def encode(self, values: list[Any]) -> str:
+        fixed = [
+            float(v) if is_float and v is not None else v
+            for v, is_float in zip(values, self.floats, strict=True)
+        ]
+        return self.order.encode_values(fixed)
 
 
 def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
     """One statement answering ``plan`` for the caller of ``ctx``, or None."""
     if dialect.name != "postgresql":
         return None
+    builder = _Builder(ctx)
     try:
-        data = _Builder(ctx).root(plan.root)
+        data = builder.root(plan.root)
     except Exception:  # noqa: BLE001 - refused access, bad arguments...: the services report it
         return None
     stmt = sa.select(sa.cast(data, sa.Text))
@@ -58,10 +77,10 @@ def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
         value = params[name]
         process = processors.get(name)
         values.append(process(value) if process is not None else value)
-    return SqlPlan(compiled.string, tuple(values))
+    return SqlPlan(compiled.string, tuple(values), builder.cursors)
 
 
-def finish(plan: ObjectPlan, data: Any) -> bool:
+def finish(plan: ObjectPlan, data: Any, cursors: Mapping[int, Cursors]) -> bool:
     """Check and complete ``data`` decoded from the statement's JSON, in place.
 
     False when a non-null field is null (graphql-core would report an error there: for
@@ -77,8 +96,10 @@ def finish(plan: ObjectPlan, data: Any) -> bool:
                 if field.non_null:
                     return False
             elif field.sub is not None:
-                if not finish(field.sub, value):
+                if not finish(field.sub, value, cursors):
                     return False
+            elif id(field) in cursors:
+                item[field.key] = cursors[id(field)].encode(value)
             elif field.is_float:
                 item[field.key] = _floats(value)
     return True
@@ -96,6 +117,7 @@ class _Builder:
         self.registry = ctx.registry
         self.scope = Scope(ctx.registry, ctx)
         self._names = itertools.count()
+        self.cursors: dict[int, Cursors] = {}
 
     def alias(self, meta: Any) -> Any:
         return meta.table.alias(f"t{next(self._names)}")
@@ -174,9 +196,11 @@ class _Builder:
     ) -> ColumnElement[Any]:
         """A Relay connection: the page's rows are one derived table (one extra row tells
         whether there is more), aggregated into ``nodes``/``edges``/``pageInfo``;
-        ``totalCount`` is its own count. Cursors are encoded in Python: not here."""
+        ``totalCount`` is its own count. A cursor is the row's ordering values, encoded
+        by :func:`finish`."""
         t = self.alias(meta)
         stmt, _where, order, page, _ = page_query(self.scope, meta, args, (meta.pk,), t)
+        values = _cursor_values(meta, order, t)
         columns: list[Any] = []  # JSON of the rows, one column per selection of them
         pairs: list[Any] = []
         wants_more = False
@@ -190,7 +214,7 @@ class _Builder:
                 row = (
                     self.entity(meta, field.sub, t)
                     if field.attr == "nodes"
-                    else self.edge(meta, field.sub, t)
+                    else self.edge(meta, field.sub, t, values, order)
                 )
                 columns.append(row.label(label))
                 pairs += [sa.literal(field.key), label]
@@ -203,46 +227,67 @@ class _Builder:
             return _object(pairs)
         walk = order.reversed() if page.backward else order
         rn = sa.func.row_number().over(order_by=walk.clauses(t)).label("rn")
+        if _asks_cursors(plan):
+            columns.append(values.label("c"))
         rows = self.linked(stmt, t, meta, parent).with_only_columns(*columns, rn)
         inner = rows.limit(page.size + 1 if wants_more else page.size).subquery()
+        by = inner.c.rn.desc() if page.backward else inner.c.rn
         in_page = inner.c.rn <= page.size
-        more = sa.func.count() > page.size
-        at_edge = sa.literal(page.cursor is not None)
+
+        def aggregated(column: Any) -> Any:
+            agg = sa.func.json_agg(aggregate_order_by(column, by)).filter(in_page)
+            return sa.func.coalesce(agg, sa.text("'[]'::json"))
+
+        page_facts = {
+            "more": sa.func.count() > page.size,
+            "at_edge": sa.literal(page.cursor is not None),
+            "cursors": aggregated(inner.c.c) if "c" in inner.c else None,
+        }
         out: list[Any] = []
         for key, value in zip(pairs[::2], pairs[1::2], strict=True):
             if isinstance(value, str):  # a rows column: aggregated in order
-                by = inner.c.rn.desc() if page.backward else inner.c.rn
-                agg = sa.func.json_agg(aggregate_order_by(inner.c[value], by)).filter(in_page)
-                value = sa.func.coalesce(agg, sa.text("'[]'::json"))
+                value = aggregated(inner.c[value])
             elif isinstance(value, ObjectPlan):
-                value = self.page_info(value, more, at_edge, page.backward)
+                value = self.page_info(value, page_facts, page.backward, _codec(meta, order))
             out += [key, value]
         return sa.select(_object(out)).select_from(inner).scalar_subquery()
 
-    def edge(self, meta: Any, plan: ObjectPlan, t: Any) -> ColumnElement[Any]:
+    def edge(
+        self, meta: Any, plan: ObjectPlan, t: Any, values: Any, order: Ordering
+    ) -> ColumnElement[Any]:
         pairs: list[Any] = []
         for field in plan.fields:
             if field.typename is not None:
                 value: Any = sa.literal(field.typename)
             elif field.attr == "node" and field.sub is not None:
                 value = self.entity(meta, field.sub, t)
-            else:  # cursor
+            elif field.attr == "cursor":
+                value = values
+                self.cursors[id(field)] = _codec(meta, order)
+            else:
                 raise Unsupported(f"{meta.name} edge {field.name}")
             pairs += [sa.literal(field.key), value]
         return _object(pairs)
 
-    def page_info(self, plan: ObjectPlan, more: Any, at_edge: Any, backward: bool) -> Any:
-        facts = {
+    def page_info(
+        self, plan: ObjectPlan, facts: Mapping[str, Any], backward: bool, codec: Cursors
+    ) -> Any:
+        more, at_edge, cursors = facts["more"], facts["at_edge"], facts["cursors"]
+        values = {
             "has_next_page": at_edge if backward else more,
             "has_previous_page": more if backward else at_edge,
+            "start_cursor": None if cursors is None else cursors.op("->")(0),
+            "end_cursor": None if cursors is None else cursors.op("->")(-1),
         }
         pairs: list[Any] = []
         for field in plan.fields:
             if field.typename is not None:
                 value: Any = sa.literal(field.typename)
-            elif field.attr in facts:
-                value = facts[field.attr]
-            else:  # startCursor, endCursor
+            elif field.attr in values:
+                value = values[field.attr]
+                if field.attr.endswith("_cursor"):
+                    self.cursors[id(field)] = codec
+            else:
                 raise Unsupported(f"pageInfo {field.name}")
             pairs += [sa.literal(field.key), value]
         return _object(pairs)
@@ -281,13 +326,48 @@ def _object(pairs: list[Any]) -> ColumnElement[Any]:
     return sa.func.json_build_object(*pairs)
 
 
-def _datetime(col: Any) -> Any:
-    """``datetime.isoformat()`` in UTC: microseconds only when not zero, ``+00:00``."""
-    utc = sa.func.timezone("UTC", col) if getattr(col.type, "timezone", False) else col
+def _datetime(col: Any, *, naive_as_utc: bool = True) -> Any:
+    """``datetime.isoformat()``: microseconds only when not zero; an aware value (and, for
+    the DateTime scalar, a naive one) in UTC with ``+00:00``."""
+    aware = getattr(col.type, "timezone", False)
+    utc = sa.func.timezone("UTC", col) if aware else col
     micros = sa.cast(sa.func.date_part("microseconds", col), sa.Integer) % 1000000
-    base = sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
-    fraction = sa.case((micros == 0, sa.literal("")), else_=sa.func.to_char(utc, ".US"))
-    return sa.case((col.is_(None), sa.null()), else_=base + fraction + sa.literal("+00:00"))
+    text = sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS') + sa.case(
+        (micros == 0, sa.literal("")), else_=sa.func.to_char(utc, ".US")
+    )
+    if aware or naive_as_utc:
+        text = text + sa.literal("+00:00")
+    return sa.case((col.is_(None), sa.null()), else_=text)
+
+
+def _codec(meta: Any, order: Ordering) -> Cursors:
+    return Cursors(order, tuple(meta.field_types[name] == "float" for name, _ in order.keys))
+
+
+def _asks_cursors(connection: ObjectPlan) -> bool:
+    """Does the selection of a connection ask for ``edges.cursor`` or a page cursor?"""
+    return any(
+        sub.attr in ("cursor", "start_cursor", "end_cursor")
+        for field in connection.fields
+        if field.attr in ("edges", "page_info") and field.sub is not None
+        for sub in field.sub.fields
+    )
+
+
+def _cursor_values(meta: Any, order: Ordering, t: Any) -> Any:
+    """The JSON array of a row's ordering values, as ``query.values.to_json`` makes them."""
+    out = []
+    for name, _ in order.keys:
+        col, kind = t.c[name], meta.field_types[name]
+        if kind == "datetime":
+            out.append(_datetime(col, naive_as_utc=False))
+        elif kind == "date":
+            out.append(sa.func.to_char(col, "YYYY-MM-DD"))
+        elif kind in ("uuid", "decimal"):
+            out.append(sa.cast(col, sa.Text))
+        else:
+            out.append(col)
+    return sa.func.json_build_array(*out)
 
 
 _FORMATS: dict[str, Callable[[Any], Any]] = {

@@ -55,10 +55,11 @@ class Ordering:
         return out
 
     def encode(self, row: Mapping[str, Any]) -> str:
-        data = {
-            "o": [f"{k}:{'d' if d else 'a'}" for k, d in self.keys],
-            "v": [to_json(row[k]) for k, _ in self.keys],
-        }
+        return self.encode_values([to_json(row[k]) for k, _ in self.keys])
+
+    def encode_values(self, values: Sequence[Any]) -> str:
+        """The cursor of a row whose ordering values, as JSON values, are ``values``."""
+        data = {"o": [f"{k}:{'d' if d else 'a'}" for k, d in self.keys], "v": list(values)}
         raw = json.dumps(data, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

@@ -33,7 +33,8 @@ EXAM = "id slug title status durationMinutes passMark startsAt settings createdA
 IN_SQL = {
     "pk", "pk-missing", "pk-typename-alias", "exam-all-types", "lookup", "list-nested",
     "fragments-directives", "directives-off", "to-many-filter", "page-info-forward",
-    "page-info-backward", "page-after-cursor", "nested-page-info",
+    "page-info-backward", "page-after-cursor", "nested-page-info", "cursors",
+    "cursors-backward", "cursors-nested-empty",
 }  # fmt: skip
 """Queries the admin gets answered by one SQL statement on PostgreSQL."""
 
@@ -186,6 +187,15 @@ def _corpus(s: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("nested-page-info",
          "{ users(where: {exams: {some: {slug: {endsWith: \"" + TAG + "\"}}}}) { nodes { name"
          " exams(first: 1) { pageInfo { hasNextPage } nodes { id } } all: exams(first: 0) { totalCount pageInfo { hasNextPage } } } } }", {}),
+        ("cursors",
+         "query($c: String) { exams(first: 2, after: $c, orderBy: [{field: STARTS_AT, direction: DESC}, {field: STATUS}, {field: PASS_MARK}], where: {slug: {endsWith: \"" + TAG + "\"}}) {"
+         " pageInfo { startCursor hasNextPage endCursor } edges { cursor node { title } } } }", {"c": None}),
+        ("cursors-backward",
+         "{ users(last: 2, orderBy: [{field: CREATED_AT}, {field: ROLE, direction: DESC}], where: {exams: {some: {slug: {endsWith: \"" + TAG + "\"}}}}) {"
+         " edges { node { name } cursor } pageInfo { endCursor startCursor hasPreviousPage } } }", {}),
+        ("cursors-nested-empty",
+         "{ courses(where: {slug: {eq: \"c-" + TAG + "\"}}) { nodes { students(first: 0) { pageInfo { startCursor endCursor } edges { cursor } }"
+         " exams(orderBy: [{field: TITLE, direction: DESC}]) { edges { cursor } } } } }", {}),
         ("aggregate", "{ examsAggregate(where: {slug: {endsWith: \"" + TAG + "\"}}, groupBy: [STATUS]) { count } }", {}),
         ("api-version", "{ apiVersion }", {}),
         ("introspection", "{ __schema { queryType { name } } }", {}),
