@@ -158,9 +158,12 @@ class _Builder:
             if field.typename is not None:
                 value: Any = sa.literal(field.typename)
             elif field.attr is not None:
-                if field.attr not in meta.field_types or field.attr in hidden:
-                    raise Unsupported(f"{meta.name}.{field.name}")
-                value = self.column(meta, field, t.c[field.attr])
+                if field.attr not in meta.field_types or (field.attr in hidden and field.non_null):
+                    raise Unsupported(f"{meta.name}.{field.name}")  # (an error, for graphql-core)
+                # a hidden field reads as null, as the services mask it
+                value = (
+                    sa.null() if field.attr in hidden else self.column(meta, field, t.c[field.attr])
+                )
             else:
                 read = _read(field)
                 if read.kind != "relation" or read.entity != meta.name:
