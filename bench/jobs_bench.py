@@ -257,7 +257,12 @@ def node_enqueue(args: argparse.Namespace) -> dict[str, float]:
 async def processing(
     args: argparse.Namespace, label: str, spawn: Callable[[str], list[subprocess.Popen[bytes]]]
 ) -> dict[str, float]:
-    """Queue ``--jobs`` noop jobs paused, start the workers, resume, time until all completed."""
+    """Queue ``--jobs`` noop jobs paused, start the workers, resume, time until all completed.
+
+    Also the CPU time the worker processes (and their children) and Redis spent per job
+    while the clock ran: on a machine shared with other work the rate varies from run to
+    run, the CPU per job much less.
+    """
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     queue = bullmq.Queue(QUEUE, {"connection": connection(args.redis_url), "prefix": prefix})
     await queue.pause()
@@ -267,12 +272,15 @@ async def processing(
     procs = spawn(prefix)
     try:
         await asyncio.sleep(args.warmup)
+        cpu_before, redis_before = tree_cpu_s(procs), await redis_cpu_s(queue)
         started = time.perf_counter()
         await queue.resume()
         while (await queue.getJobCounts("completed"))["completed"] < args.jobs:
             assert all(p.poll() is None for p in procs), f"{label}: a worker exited"
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - started
+        cpu = tree_cpu_s(procs) - cpu_before
+        redis = await redis_cpu_s(queue) - redis_before
     finally:
         for p in procs:
             p.terminate()
@@ -280,7 +288,33 @@ async def processing(
             p.wait()
         await queue.obliterate(force=True)
         await queue.close()
+    CPU[label] = (cpu / args.jobs * 1e6, redis / args.jobs * 1e6)
     return {label: args.jobs / elapsed}
+
+
+CPU: dict[str, tuple[float, float]] = {}
+"""Per processing label: (worker CPU µs per job, Redis CPU µs per job)."""
+
+
+def tree_cpu_s(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU seconds of ``procs`` and their descendants so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [p.pid for p in procs]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        pending += [int(c) for c in children]
+    return total
+
+
+async def redis_cpu_s(queue: bullmq.Queue) -> float:
+    info = await queue.client.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
 def flowgen_workers(args: argparse.Namespace, root: Path, count: int, log_level: str) -> Any:
@@ -326,7 +360,12 @@ async def main(args: argparse.Namespace) -> None:
     width = max(map(len, results))
     print(f"\n{args.jobs} jobs, parallel {args.parallel}, worker concurrency {args.concurrency}")
     for name, value in results.items():
-        print(f"{name:<{width}}  {value:8.0f} jobs/s")
+        cpu = (
+            "  (CPU per job: worker {:.0f} µs, Redis {:.0f} µs)".format(*CPU[name])
+            if name in CPU
+            else ""
+        )
+        print(f"{name:<{width}}  {value:8.0f} jobs/s{cpu}")
 
 
 def parse_args() -> argparse.Namespace:
