@@ -26,6 +26,7 @@ generated resolvers can turn a duplicate email into a clean GraphQL error::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -91,6 +92,8 @@ class Database:
             if replica_url
             else self.sessionmaker
         )
+        self._driver_pool: Any = None
+        self._driver_pool_lock = asyncio.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -127,16 +130,31 @@ class Database:
         """One value of SQL already compiled for the read engine's driver (asyncpg's
         ``fetchval``), on a pooled connection, outside any transaction. A connection that
         turns out to be dead is dropped and the read runs once more on a new one."""
+        pool = self._driver_pool or await self._open_driver_pool()
         for attempt in (0, 1):
-            async with self.read_engine.connect() as conn:
-                driver: Any = (await conn.get_raw_connection()).driver_connection
+            async with pool.acquire() as driver:
                 try:
                     return await driver.fetchval(sql, *params)
                 except Exception as exc:
-                    if attempt or not _is_disconnect(driver, exc):
+                    if attempt or not _is_disconnect(exc):
                         raise
-                    await conn.invalidate()
+                    with contextlib.suppress(Exception):  # already dropped by the pool
+                        driver.terminate()  # the pool opens a new one
         raise AssertionError("unreachable")
+
+    async def _open_driver_pool(self) -> Any:
+        """asyncpg's own pool beside SQLAlchemy's, for :meth:`driver_value`: a checkout
+        through SQLAlchemy (Connection, pool fairy, greenlet) cost about a tenth of a
+        compiled primary-key read; asyncpg's acquire is a queue get."""
+        import asyncpg
+
+        async with self._driver_pool_lock:
+            if self._driver_pool is None:
+                url = make_url(self.read_engine.url).set(drivername="postgresql")
+                self._driver_pool = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False), min_size=1, max_size=POOL_SIZE
+                )
+        return self._driver_pool
 
     async def ping(self, timeout: float = 2.0) -> bool:
         """True when ``SELECT 1`` succeeds within ``timeout`` seconds; never raises."""
@@ -149,6 +167,9 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection (call on shutdown)."""
+        pool, self._driver_pool = self._driver_pool, None
+        if pool is not None:
+            await pool.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
@@ -201,10 +222,16 @@ class ReadConnection:
             await conn.close()
 
 
-def _is_disconnect(driver: Any, exc: Exception) -> bool:
-    """True when ``exc`` means the driver connection is gone (not a bad statement)."""
-    closed = getattr(driver, "is_closed", None)
-    return isinstance(exc, ConnectionError | OSError) or (callable(closed) and bool(closed()))
+def _is_disconnect(exc: Exception) -> bool:
+    """True when asyncpg's ``exc`` means the connection is gone (not a bad statement):
+    SQLSTATE class 08, the server shutting the session down (57P01...), or the socket."""
+    from asyncpg import exceptions as pg
+
+    gone = (ConnectionError, OSError, pg.PostgresConnectionError, pg.InterfaceError)
+    shutdown = isinstance(exc, pg.OperatorInterventionError) and not isinstance(
+        exc, pg.QueryCanceledError  # a statement timeout: not a lost connection
+    )
+    return isinstance(exc, gone) or shutdown
 
 
 def database_from_settings(settings: Settings) -> Database:
