@@ -152,8 +152,9 @@ class Database:
             if self._driver_pool is None:
                 url = make_url(self.read_engine.url).set(drivername="postgresql")
                 self._driver_pool = await asyncpg.create_pool(
-                    url.render_as_string(hide_password=False), min_size=1, max_size=POOL_SIZE
-                )
+                    url.render_as_string(hide_password=False), min_size=1, max_size=POOL_SIZE,
+                    reset=_nothing_to_reset,
+                )  # fmt: skip
         return self._driver_pool
 
     async def ping(self, timeout: float = 2.0) -> bool:
@@ -222,14 +223,22 @@ class ReadConnection:
             await conn.close()
 
 
+async def _nothing_to_reset(_connection: Any) -> None:
+    """The driver pool runs single SELECTs outside transactions, which leave no session
+    state (no SET, LISTEN, advisory lock or cursor): asyncpg's default reset on release
+    (``RESET ALL; UNLISTEN *; ...``, one round trip per read) has nothing to undo. An
+    open transaction would still be rolled back by asyncpg itself."""
+
+
 def _is_disconnect(exc: Exception) -> bool:
     """True when asyncpg's ``exc`` means the connection is gone (not a bad statement):
     SQLSTATE class 08, the server shutting the session down (57P01...), or the socket."""
     from asyncpg import exceptions as pg
 
     gone = (ConnectionError, OSError, pg.PostgresConnectionError, pg.InterfaceError)
+    # a statement timeout (QueryCanceledError) is not a lost connection
     shutdown = isinstance(exc, pg.OperatorInterventionError) and not isinstance(
-        exc, pg.QueryCanceledError  # a statement timeout: not a lost connection
+        exc, pg.QueryCanceledError
     )
     return isinstance(exc, gone) or shutdown
 
