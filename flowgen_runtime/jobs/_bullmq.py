@@ -24,8 +24,9 @@ Speed-ups (``bench/jobs_bench.py``; see ``docs/benchmarks.md``):
 * Fetch next: python bullmq completes a job with ``moveToFinished`` and *then* asks for
   the next one with ``moveToActive``: two round trips per job. That script can hand back
   the next job itself (its ``fetchNext`` argument, what Node BullMQ uses); this Worker asks
-  for it unless it is closing, and ``run()`` processes the job it returns. A job fetched
-  while close() began is still processed by the same task, which close() waits for.
+  for it unless it is closing or paused, and processes it in the same task (no task per
+  job). A job fetched as close() began is still processed by that task, which close()
+  waits for.
 * Script calls are pipelined (:mod:`._pipeline`): one round trip carries the
   ``moveToFinished``/``moveToActive`` calls of every job that finished in the meantime.
 """
@@ -71,16 +72,17 @@ class Worker(bullmq.Worker):
             timeout = max(min(timeout, self.limitUntil / 1000), self.minimumBlockTimeout)
         return timeout
 
-    async def processJob(self, job: bullmq.Job, token: str) -> bullmq.Job | None:
-        """Process ``job``; return the next job when ``moveToFinished`` fetched one.
+    async def processJob(self, job: bullmq.Job, token: str) -> None:
+        """Process ``job``, then each job ``moveToFinished`` hands back, in this same task.
 
-        While closing, a job fetched just before close() is processed here (close() waits
-        for this task, not for tasks run() would start) and no further job is fetched.
+        No new task per job, and ``run()`` sees this slot free only when no next job came
+        (queue empty, rate limited, or the worker closing or paused: then none is asked
+        for). A job fetched just before close() is still processed here, and close()
+        waits for this task.
         """
         following = await self._process_and_fetch(job, token)
-        while following is not None and self.closing and not self.forceClosing:
+        while following is not None and not self.forceClosing:
             following = await self._process_and_fetch(following, token)
-        return following
 
     async def _process_and_fetch(self, job: bullmq.Job, token: str) -> bullmq.Job | None:
         for option in ("removeOnComplete", "removeOnFail"):
@@ -100,7 +102,7 @@ class Worker(bullmq.Worker):
             if not self.forceClosing:
                 done = await self.backend.moveToCompleted(
                     job, result, job.opts.get("removeOnComplete", False), token,
-                    fetch_next=not self.closing,
+                    fetch_next=not (self.closing or self.paused),
                 )  # fmt: skip
                 job.returnvalue = result
                 job.attemptsMade += 1
