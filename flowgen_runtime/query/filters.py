@@ -61,10 +61,11 @@ def visible(
 
 
 def build_where(
-    registry: Any, meta: EntityMeta, table: FromClause, where: Mapping[str, Any] | None, path: Path
+    scope: Any, meta: EntityMeta, table: FromClause, where: Mapping[str, Any] | None, path: Path
 ) -> ColumnElement[bool]:
-    """The condition for ``where`` on ``table`` (an alias of ``meta``'s table)."""
-    registry = scoped(registry)
+    """The condition for ``where`` on ``table`` (an alias of ``meta``'s table); ``scope`` is
+    a :class:`Scope` (or a bare registry: no caller, nothing hidden)."""
+    scope = scoped(scope)
     if not where:
         return sa.true()
     parts: list[ColumnElement[bool]] = []
@@ -74,14 +75,14 @@ def build_where(
         here = [*path, key]
         if key in _COMBINE:
             combine, unit = _COMBINE[key]  # an empty AND is true, an empty OR false
-            each = (build_where(registry, meta, table, w, [*here, i]) for i, w in enumerate(value))
+            each = (build_where(scope, meta, table, w, [*here, i]) for i, w in enumerate(value))
             parts.append(combine(unit, *each))
         elif key == "not":
-            parts.append(sa.not_(build_where(registry, meta, table, value, here)))
+            parts.append(sa.not_(build_where(scope, meta, table, value, here)))
         elif key in meta.relations:
-            parts.append(_relation(registry, meta, table, meta.relations[key], value, here))
+            parts.append(_relation(scope, meta, table, meta.relations[key], value, here))
         else:
-            if key in registry.hidden(meta):
+            if key in scope.hidden(meta):
                 raise ForbiddenError(
                     f"cannot filter {meta.name} by {key}: the field is hidden from you"
                 )
