@@ -3,8 +3,10 @@
 1. parse + static validation come from :class:`~.documents.DocumentCache`;
 2. a cacheable query is answered from the response cache when nothing was written since
    it was stored (one Redis round trip), before any GraphQL execution;
-3. otherwise Ariadne executes it and, when it succeeded without errors, the JSON bytes are
-   stored for the next caller with the same request body and scope.
+3. otherwise the compiled executor (:mod:`.execution`) answers it - one SQL statement on
+   PostgreSQL, or its plan over the services - and Ariadne executes what the executor
+   gives back (errors, introspection...); when it succeeded without errors, the JSON
+   bytes are stored for the next caller with the same request body and scope.
 ``GET /graphql`` (the GraphiQL explorer) is served by Ariadne's ASGI app.
 
 A POST is answered in raw ASGI (:meth:`GraphQLEndpoint.post`), without Starlette's
