@@ -6,7 +6,9 @@ A service that cannot be reached skips the tests needing it, except under
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -61,3 +63,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Rewrite tests/cases/*/expected, expected_handlers and errors.txt from the build.",
     )
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The JSON log lines written while the test runs (logging goes back to stderr after)."""
+    from flowgen_runtime.logging import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    yield stream
+    configure_logging("INFO", "json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import App, build_example, child_env, embedded
+from .harness import App, build_example, child_env, embedded, fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -21,21 +21,8 @@ def example_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_database(postgres_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped afterwards."""
-    import psycopg2
-
-    name = f"flowgen_e2e_{uuid.uuid4().hex[:10]}"
-    admin = postgres_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    base = admin.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with fresh_database(postgres_url, "flowgen_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,25 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 GEN = [sys.executable, "-m", "generator.cli"]
+
+
+@contextmanager
+def fresh_database(postgres_url: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database next to ``postgres_url`` (its URL), dropped afterwards."""
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = postgres_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = psycopg2.connect(admin)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
 
 
 def free_port() -> int:

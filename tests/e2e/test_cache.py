@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-from .harness import ADMIN, JWT_SECRET, free_port
+from .harness import ADMIN, JWT_SECRET, free_port, fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +34,9 @@ def pg(postgres_url: str) -> Iterator[str]:
     built afresh in a temp dir, whose single revision is not ``generated/``'s history, so
     whichever migrated it second failed ("Can't locate revision").
     """
-    import psycopg2
-
-    name = f"flowgen_cache_{uuid.uuid4().hex[:10]}"
-    admin = postgres_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = f"{admin.rsplit('/', 1)[0]}/{name}"
-    try:
+    with fresh_database(postgres_url, "flowgen_cache") as url:
         migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
         yield url
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
 
 
 def settings(pg: str, redis_url: str, prefix: str, timeout: float = 2.0) -> Settings:

@@ -17,7 +17,6 @@ import pytest
 import redis
 from flowgen_runtime.app import create_app
 from flowgen_runtime.auth import mint
-from flowgen_runtime.logging import configure_logging
 from flowgen_runtime.settings import Settings
 from prometheus_client import REGISTRY as METRICS
 from starlette.testclient import TestClient
@@ -43,14 +42,6 @@ def http(pg: str, redis_url: str) -> Iterator[TestClient]:  # noqa: F811
     app = create_app(REGISTRY, settings(pg, redis_url, f"g{uuid.uuid4().hex[:8]}"))
     with TestClient(app) as client:
         yield client
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("INFO", "json", stream=stream)
-    yield stream
-    configure_logging("INFO", "json")
 
 
 def test_request_ids_in_and_out_and_every_answer_counted(http: TestClient) -> None:

@@ -22,7 +22,7 @@ import redis
 from flowgen_runtime import migrate
 from flowgen_runtime.app import create_app
 from flowgen_runtime.http_ops import RequestMiddleware
-from flowgen_runtime.logging import configure_logging, get_logger
+from flowgen_runtime.logging import get_logger
 from flowgen_runtime.settings import Settings
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,14 +36,6 @@ from ..e2e.harness import free_port
 
 def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("INFO", "json", stream=stream)
-    yield stream
-    configure_logging("INFO", "json")
 
 
 def tiny_app() -> Starlette:
