@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -23,19 +24,21 @@ from graphql import GraphQLSchema
 
 from .plan import Plan, compile_plan
 from .run import run
-from .sql import SqlPlan, compile_sql, finish
+from .sql import BadValue, SqlPlan, compile_sql, finish
 
 __all__ = ["Executor", "Plan", "compile_plan", "run"]
 
 log = logging.getLogger("flowgen.execution")
 _MAX_PLANS_PER_DOCUMENT = 64
-_MAX_SQL_PER_PLAN = 64
+_MAX_STATEMENTS = 2048
 
 
 class Executor:
     def __init__(self, schema: GraphQLSchema, *, cache_enabled: bool = False) -> None:
         self.schema = schema
         self.cache_enabled = cache_enabled
+        self._statements: OrderedDict[tuple[Any, ...], SqlPlan | None] = OrderedDict()
+        """Compiled statements by (plan's sql_key, caller), least recently used first."""
 
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
         """The plan of ``doc`` (a parsed, validated Document) for these inputs, cached."""
@@ -48,7 +51,9 @@ class Executor:
         found = compile_plan(self.schema, doc.node, operation_name, variables)
         if found is not None:
             cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
-            found = dataclasses.replace(found, use_sql=not cached)
+            shape = {k: v for k, v in (variables or {}).items() if k not in found.lifted}
+            sql_key = (doc.text, operation_name, orjson.dumps(shape, option=orjson.OPT_SORT_KEYS))
+            found = dataclasses.replace(found, use_sql=not cached, sql_key=sql_key)
         plans[key] = found
         return found
 
@@ -72,20 +77,31 @@ class Executor:
                 option=orjson.OPT_SORT_KEYS, default=str,
             )
         )  # fmt: skip
-        statements: dict[bytes, SqlPlan | None] = plan.sql
-        if caller in statements:
-            sql = statements[caller]
+        key = (*plan.sql_key, caller)
+        statements = self._statements
+        if key in statements:
+            statements.move_to_end(key)
+            sql = statements[key]
         else:
-            if len(statements) >= _MAX_SQL_PER_PLAN:
-                statements.clear()
-            sql = statements[caller] = compile_sql(plan, ctx, ctx.db.read_engine.dialect)
+            try:
+                sql = compile_sql(plan, ctx, ctx.db.read_engine.dialect)
+            except BadValue:
+                return None  # this request's value only: the services report it
+            statements[key] = sql
+            if len(statements) > _MAX_STATEMENTS:
+                statements.popitem(last=False)
         if sql is None:
             return None
         try:
-            text = await ctx.db.driver_value(sql.sql, *sql.params)
-        except Exception:  # a statement the database refuses: the services answer instead
-            log.warning("compiled SQL failed; falling back", exc_info=True)
-            statements[caller] = None
+            params = sql.bind(plan.variables.coerced)
+        except Exception:  # noqa: BLE001 - a value the services refuse (and report)
+            return None
+        try:
+            text = await ctx.db.driver_value(sql.sql, *params)
+        except Exception:  # the database refuses it: the services answer (and report)
+            if not sql.lifted:  # else a value may be at fault (an id out of range...)
+                log.warning("compiled SQL failed; falling back", exc_info=True)
+                statements[key] = None
             return None
         data = orjson.loads(text)
         if not finish(plan.root, data, sql.cursors):

@@ -13,7 +13,7 @@ mutations and subscriptions, interfaces and unions, introspection other than
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -32,9 +32,12 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     get_operation_ast,
     is_leaf_type,
+    visit,
 )
 from graphql.execution.values import (
     VariableValues,
@@ -80,6 +83,10 @@ class FieldPlan:
     """A ``Float`` leaf (JSON from SQL writes ``51.0`` as ``51``)."""
     sub: ObjectPlan | None = None
     """The plan of the objects under this field, if it returns objects."""
+    path: tuple[str, ...] = ()
+    """Response keys from the root to this field (list positions left out)."""
+    variables: Mapping[str, str] | None = None
+    """Arguments given directly by a variable: argument (Python name) -> variable name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +104,14 @@ class Plan:
     fragments: dict[str, FragmentDefinitionNode]
     variables: VariableValues
     root: ObjectPlan
+    lifted: frozenset[str] = frozenset()
+    """Variables that only feed a root ``get``/lookup argument: :mod:`.sql` binds them as
+    parameters, so one statement serves every value (``user(id: $id)``)."""
     use_sql: bool = False
     """Try :mod:`.sql` first (set by the executor)."""
-    sql: dict[bytes, Any] = field(default_factory=dict)
-    """Compiled statements by caller (see :mod:`.sql`)."""
+    sql_key: tuple[Any, ...] = ()
+    """What the statement of this plan depends on besides the caller (set by the executor):
+    the document, the operation, and the variables other than the lifted ones."""
 
 
 def compile_plan(
@@ -122,10 +133,26 @@ def compile_plan(
     }
     compiler = _Compiler(schema, fragments, coerced)
     try:
-        root = compiler.object(root_type, [operation.selection_set])
+        root = compiler.object(root_type, [operation.selection_set], ())
     except Unsupported:
         return None
-    return Plan(schema, operation, fragments, coerced, root)
+    return Plan(schema, operation, fragments, coerced, root, _lifted(document, root))
+
+
+def _lifted(document: DocumentNode, root: ObjectPlan) -> frozenset[str]:
+    uses: dict[str, int] = {}
+
+    class Count(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            uses[node.name.value] = uses.get(node.name.value, 0) + 1
+
+    visit(document, Count())  # definitions count once: a variable used once appears twice
+    out = set()
+    for f in root.fields:
+        read = getattr(f.resolve, "flowgen_read", None)
+        if getattr(read, "kind", None) in ("get", "lookup"):
+            out |= {v for v in (f.variables or {}).values() if uses.get(v) == 2}
+    return frozenset(out)
 
 
 class _Compiler:
@@ -139,24 +166,33 @@ class _Compiler:
         self.fragments = fragments
         self.variables = variables
 
-    def object(self, type_: GraphQLObjectType, selections: list[SelectionSetNode]) -> ObjectPlan:
+    def object(
+        self, type_: GraphQLObjectType, selections: list[SelectionSetNode], path: tuple[str, ...]
+    ) -> ObjectPlan:
         grouped: dict[str, list[FieldNode]] = {}
         for selection_set in selections:
             self._collect(type_, selection_set, grouped, set())
-        fields = tuple(self._field(type_, key, nodes) for key, nodes in grouped.items())
+        fields = tuple(
+            self._field(type_, key, nodes, (*path, key)) for key, nodes in grouped.items()
+        )
         resolved = tuple(f for f in fields if f.resolve is not None)
         return ObjectPlan(type_, fields, resolved)
 
-    def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> FieldPlan:
+    def _field(
+        self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode], path: tuple[str, ...]
+    ) -> FieldPlan:
         name = nodes[0].name.value
         if name == "__typename":
             leaf = Shape(LEAF, serialize=str)
-            return FieldPlan(key, name, Shape(NON_NULL, leaf), typename=parent.name, non_null=True)
+            return FieldPlan(
+                key, name, Shape(NON_NULL, leaf), typename=parent.name, non_null=True, path=path
+            )
         if name.startswith("__"):
             raise Unsupported(name)  # introspection: graphql-core answers it
         definition = parent.fields[name]
-        shape = self._shape(definition.type, nodes)
+        shape = self._shape(definition.type, nodes, path)
         facts: dict[str, Any] = {
+            "path": path,
             "return_type": definition.type,
             "non_null": shape.kind == NON_NULL,
             "is_float": get_named_type(definition.type).name == "Float",
@@ -167,18 +203,28 @@ class _Compiler:
         if attr is not None:
             return FieldPlan(key, name, shape, attr=attr, **facts)
         args = get_argument_values(definition, nodes[0], self.variables)
-        return FieldPlan(key, name, shape, resolve=resolve, args=args, nodes=tuple(nodes), **facts)
+        given = {
+            (definition.args[a.name.value].out_name or a.name.value): a.value.name.value
+            for a in nodes[0].arguments or ()
+            if isinstance(a.value, VariableNode)
+        }
+        return FieldPlan(
+            key, name, shape, resolve=resolve, args=args, nodes=tuple(nodes), variables=given,
+            **facts,
+        )  # fmt: skip
 
-    def _shape(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Shape:
+    def _shape(
+        self, type_: GraphQLOutputType, nodes: list[FieldNode], path: tuple[str, ...]
+    ) -> Shape:
         if isinstance(type_, GraphQLNonNull):
-            return Shape(NON_NULL, self._shape(type_.of_type, nodes))
+            return Shape(NON_NULL, self._shape(type_.of_type, nodes, path))
         if isinstance(type_, GraphQLList):
-            return Shape(LIST, self._shape(type_.of_type, nodes))
+            return Shape(LIST, self._shape(type_.of_type, nodes, path))
         if is_leaf_type(type_):
             return Shape(LEAF, serialize=type_.serialize)
         if isinstance(type_, GraphQLObjectType):
             subs = [n.selection_set for n in nodes if n.selection_set is not None]
-            return Shape(OBJECT, object=self.object(type_, subs))
+            return Shape(OBJECT, object=self.object(type_, subs, path))
         raise Unsupported(str(type_))  # interfaces and unions
 
     def _collect(

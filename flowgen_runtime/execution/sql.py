@@ -16,6 +16,7 @@ returns None and the plan runs on the services (:mod:`.run`). Compiling needs th
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,9 +41,31 @@ _MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
 class SqlPlan:
     sql: str
     params: tuple[Any, ...]
-    cursors: Mapping[int, Cursors]
-    """Cursor fields (by ``id`` of their FieldPlan): the statement gives the row's ordering
-    values, :func:`finish` encodes them with the ordering, as the services do."""
+    cursors: Mapping[tuple[str, ...], Cursors]
+    """Cursor fields (by path): the statement gives the row's ordering values, and
+    :func:`finish` encodes them with the ordering, as the services do."""
+    lifted: tuple[Lifted, ...] = ()
+
+    def bind(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The parameters for these variable values (lifted ones converted as the
+        services would; a value they refuse raises, and the services answer)."""
+        if not self.lifted:
+            return self.params
+        params = list(self.params)
+        for lift in self.lifted:
+            value = lift.convert(variables[lift.variable])
+            params[lift.index] = lift.process(value) if lift.process is not None else value
+        return tuple(params)
+
+
+@dataclass(frozen=True)
+class Lifted:
+    """A statement parameter taken from a variable: ``user(id: $id)``."""
+
+    index: int
+    variable: str
+    convert: Callable[[Any], Any]
+    process: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,13 +82,21 @@ class Cursors:
         return self.order.encode_values(fixed)
 
 
+class BadValue(Exception):
+    """A lifted variable's value the services refuse (the statement is fine for others)."""
+
+
 def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
-    """One statement answering ``plan`` for the caller of ``ctx``, or None."""
+    """One statement answering ``plan`` (and every plan differing only in its lifted
+    variables) for the caller of ``ctx``, or None. Raises :class:`BadValue` when only
+    this plan's lifted values are at fault."""
     if dialect.name != "postgresql":
         return None
-    builder = _Builder(ctx)
+    builder = _Builder(ctx, plan.lifted)
     try:
         data = builder.root(plan.root)
+    except BadValue:
+        raise
     except Exception:  # noqa: BLE001 - refused access, bad arguments...: the services report it
         return None
     stmt = sa.select(sa.cast(data, sa.Text))
@@ -73,14 +104,18 @@ def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
     processors: Any = compiled._bind_processors  # noqa: SLF001 - type conversion per value
     params = compiled.construct_params()
     values = []
-    for name in compiled.positiontup or ():
+    lifted = []
+    for index, name in enumerate(compiled.positiontup or ()):
         value = params[name]
         process = processors.get(name)
         values.append(process(value) if process is not None else value)
-    return SqlPlan(compiled.string, tuple(values), builder.cursors)
+        if name in builder.lifted:
+            variable, convert = builder.lifted[name]
+            lifted.append(Lifted(index, variable, convert, process))
+    return SqlPlan(compiled.string, tuple(values), builder.cursors, tuple(lifted))
 
 
-def finish(plan: ObjectPlan, data: Any, cursors: Mapping[int, Cursors]) -> bool:
+def finish(plan: ObjectPlan, data: Any, cursors: Mapping[tuple[str, ...], Cursors]) -> bool:
     """Check and complete ``data`` decoded from the statement's JSON, in place.
 
     False when a non-null field is null (graphql-core would report an error there: for
@@ -98,8 +133,8 @@ def finish(plan: ObjectPlan, data: Any, cursors: Mapping[int, Cursors]) -> bool:
             elif field.sub is not None:
                 if not finish(field.sub, value, cursors):
                     return False
-            elif id(field) in cursors:
-                item[field.key] = cursors[id(field)].encode(value)
+            elif field.path in cursors:
+                item[field.key] = cursors[field.path].encode(value)
             elif field.is_float:
                 item[field.key] = _floats(value)
     return True
@@ -112,12 +147,15 @@ def _floats(value: Any) -> Any:
 
 
 class _Builder:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, liftable: frozenset[str] = frozenset()) -> None:
         self.ctx = ctx
         self.registry = ctx.registry
         self.scope = Scope(ctx.registry, ctx)
         self._names = itertools.count()
-        self.cursors: dict[int, Cursors] = {}
+        self.cursors: dict[tuple[str, ...], Cursors] = {}
+        self.liftable = liftable
+        self.lifted: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        """Bound parameter name -> (variable, conversion of its value)."""
 
     def alias(self, meta: Any) -> Any:
         return meta.table.alias(f"t{next(self._names)}")
@@ -141,13 +179,26 @@ class _Builder:
         if read.kind == "list":
             return self.connection(meta, sub, args, None)
         t = self.alias(meta)
-        if read.kind == "get":
-            match = {meta.pk: service.parse_id(args.pop("id"))}
-        else:
-            match = {k: coerce(meta.field_types[k], v, [k]) for k, v in args.items()}
-        cond = sa.and_(
-            *(t.c[k] == v for k, v in match.items()), visible(self.scope, meta, t, {}, [])
-        )
+        conds = [visible(self.scope, meta, t, {}, [])]
+        for arg, raw in args.items():
+            column = meta.pk if read.kind == "get" else arg
+            convert: Callable[[Any], Any] = (
+                service.parse_id
+                if read.kind == "get"
+                else functools.partial(coerce, meta.field_types[column], path=[column])
+            )
+            variable = (field.variables or {}).get(arg)
+            if variable not in self.liftable:
+                conds.append(t.c[column] == convert(raw))
+                continue
+            try:
+                value = convert(raw)
+            except Exception as exc:
+                raise BadValue(variable) from exc
+            name = f"lift_{variable}"
+            self.lifted[name] = (variable, convert)
+            conds.append(t.c[column] == sa.bindparam(name, value, type_=t.c[column].type))
+        cond = sa.and_(*conds)
         return sa.select(self.entity(meta, sub, t)).where(cond).scalar_subquery()
 
     def entity(self, meta: Any, plan: ObjectPlan, t: Any) -> ColumnElement[Any]:
@@ -266,7 +317,7 @@ class _Builder:
                 value = self.entity(meta, field.sub, t)
             elif field.attr == "cursor":
                 value = values
-                self.cursors[id(field)] = _codec(meta, order)
+                self.cursors[field.path] = _codec(meta, order)
             else:
                 raise Unsupported(f"{meta.name} edge {field.name}")
             pairs += [sa.literal(field.key), value]
@@ -289,7 +340,7 @@ class _Builder:
             elif field.attr in values:
                 value = values[field.attr]
                 if field.attr.endswith("_cursor"):
-                    self.cursors[id(field)] = codec
+                    self.cursors[field.path] = codec
             else:
                 raise Unsupported(f"pageInfo {field.name}")
             pairs += [sa.literal(field.key), value]

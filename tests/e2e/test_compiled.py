@@ -256,3 +256,46 @@ def test_corpus_is_not_trivial(
     assert [e["title"] for e in tess["exams"]["nodes"]] == ["Exam 0", "Exam 1"]
     q, v = corpus["order-by-hidden"]
     assert orjson.loads(_post(fast, q, v, token(seeded["teacher"], "teacher"))[1])["errors"]
+
+
+def test_one_statement_serves_every_value_of_a_lifted_variable(
+    apps: tuple[TestClient, TestClient, Spy],
+    seeded: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``user(id: $id)``: the statement is compiled once and bound per request; values
+    the services refuse (not an id, out of range) and missing rows answer as graphql-core."""
+    import flowgen_runtime.execution as execution
+
+    fast, slow, spy = apps
+    compiled: list[Any] = []
+    compile_sql = execution.compile_sql
+
+    def counting(*args: Any) -> Any:
+        compiled.append(args[0])
+        return compile_sql(*args)
+
+    monkeypatch.setattr(execution, "compile_sql", counting)
+    q = f"query($id: ID!) {{ user(id: $id) {{ id name {TAG}: role }} }}"
+    ids = [seeded["teacher"], *seeded["students"], "999999999", "abc", "99999999999", "-1"]
+    before = spy.by_sql
+    for value in ids:
+        assert _post(fast, q, {"id": value}, ADMIN) == _post(slow, q, {"id": value}, ADMIN), value
+    if fast.app.state.flowgen.db.is_sqlite:  # type: ignore[attr-defined]
+        return
+    assert spy.by_sql - before == 6  # the four users, the missing one and -1
+    assert len(compiled) == 1  # once; "abc" cannot bind, "99999999999" overflows: services
+
+
+def test_a_bad_first_value_does_not_spoil_the_statement(
+    apps: tuple[TestClient, TestClient, Spy], seeded: dict[str, Any]
+) -> None:
+    """The first request of a lookup brings a value the services refuse: it is answered
+    by them, and the next request with a good value still gets the one-statement path."""
+    fast, slow, spy = apps
+    q = f"query($s: String!) {{ examBySlug(slug: $s) {{ title {TAG}: id }} }}"
+    for value in ["bad\x00slug", f"e0-{TAG}", f"e2-{TAG}"]:
+        before = spy.by_sql
+        assert _post(fast, q, {"s": value}, ADMIN) == _post(slow, q, {"s": value}, ADMIN)
+        if not fast.app.state.flowgen.db.is_sqlite:  # type: ignore[attr-defined]
+            assert spy.by_sql == before + (0 if "\x00" in value else 1), value
