@@ -24,11 +24,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO, cast
 
 from . import metrics
 from .context import Context
 from .jobs import JobContext, WorkerGroup, resolve_handler
+from .jobs.logstream import CoalescingStream
 from .logging import configure_logging
 from .settings import get_settings
 from .state import AppState
@@ -112,7 +113,9 @@ async def _heartbeat(state: AppState, queues: list[str]) -> None:
 def worker_main(registry: Any, argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    # a line per job: the lines of one loop iteration go out in one write (see logstream)
+    stream = CoalescingStream(sys.stderr)
+    configure_logging(settings.log_level, settings.log_format, stream=cast(TextIO, stream))
     names = [q for q in args.queues.split(",") if q] or sorted(registry.queues)
     unknown = [q for q in names if q not in registry.queues]
     if unknown:
@@ -128,8 +131,11 @@ def worker_main(registry: Any, argv: list[str]) -> int:
     processes = args.processes if args.processes > 0 else (os.cpu_count() or 1)
     if processes > 1 and _CHILD not in os.environ:
         return supervise(processes)
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(run_workers(registry, names, args.concurrency))
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(run_workers(registry, names, args.concurrency))
+    finally:
+        stream.close()  # whatever the last iteration logged
     return 0
 
 
