@@ -34,10 +34,12 @@ Speed-ups (``bench/jobs_bench.py``; see ``docs/benchmarks.md``):
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
 import bullmq
+import msgpack
 from bullmq.custom_errors import DelayedError, WaitingChildrenError
 
 from ._pipeline import AutoPipeline, autopipeline
@@ -50,6 +52,7 @@ class Worker(bullmq.Worker):
         super().__init__(*args, **kwargs)
         self._pipeline: AutoPipeline | None = autopipeline(self)
         self.fetched_next = 0
+        self._completed_keys: tuple[list[str], str, str, str] | None = None
         """Jobs received from ``moveToFinished`` (fetch next) instead of ``moveToActive``."""
 
     async def prepare(self) -> None:
@@ -100,13 +103,12 @@ class Worker(bullmq.Worker):
             result = await self.processor(job, token)
             following = None
             if not self.forceClosing:
-                done = await self.backend.moveToCompleted(
-                    job, result, job.opts.get("removeOnComplete", False), token,
-                    fetch_next=not (self.closing or self.paused),
-                )  # fmt: skip
+                fetched = await self._complete(
+                    job, result, token, fetch_next=not (self.closing or self.paused)
+                )
                 job.returnvalue = result
                 job.attemptsMade += 1
-                following = await self._next_from(done["result"], token)
+                following = await self._next_from(fetched, token)
             self.emit("completed", job, result)
             return following
         except (DelayedError, WaitingChildrenError):
@@ -122,6 +124,55 @@ class Worker(bullmq.Worker):
         finally:
             self.jobs.discard(entry)
             self.lockManager.untrack_job(job.id)
+
+    async def _complete(self, job: bullmq.Job, result: Any, token: str, fetch_next: bool) -> Any:
+        """``moveToFinished`` to completed: bullmq's script with bullmq's arguments.
+
+        ``Scripts.moveToCompletedArgs`` rebuilds the eleven queue keys and two nested
+        helpers on every call (a tenth of a trivial job's time); here the keys are built once
+        per worker. ``tests/runtime_jobs/test_fast_paths.py`` checks that the keys and
+        arguments equal bullmq's own for every retention form.
+        """
+        return await self.scripts.moveToFinished(
+            job.id, *self.completed_args(job, result, token, fetch_next)
+        )
+
+    def completed_args(
+        self, job: bullmq.Job, result: Any, token: str, fetch_next: bool
+    ) -> tuple[list[Any], list[Any]]:
+        """The keys and arguments of ``moveToFinished`` completing ``job`` with ``result``."""
+        if self._completed_keys is None:
+            scripts = self.scripts
+            self._completed_keys = (
+                scripts.getKeys(_FINISH_KEYS + ["completed"]),
+                scripts.toKey("metrics:completed"),
+                scripts.keys["marker"],
+                scripts.keys[""],
+            )
+        queue_keys, metrics_key, marker_key, prefix = self._completed_keys
+        keys = [*queue_keys, self.scripts.toKey(job.id), metrics_key, marker_key]
+        opts, job_opts = self.opts, job.opts
+        metrics = opts.get("metrics")
+        packed = msgpack.packb(
+            {
+                "token": token,
+                "keepJobs": _keep_jobs(job_opts.get("removeOnComplete", False)),
+                "limiter": opts.get("limiter"),
+                "lockDuration": opts.get("lockDuration"),
+                "attempts": job.attempts,
+                "attemptsMade": job.attemptsMade,
+                "maxMetricsSize": metrics.get("maxDataPoints", "") if metrics is not None else "",
+                "fpof": job_opts.get("failParentOnFailure", False),
+                "cpof": job_opts.get("continueParentOnFailure", False),
+                "idof": job_opts.get("ignoreDependencyOnFailure", False),
+                "rdof": job_opts.get("removeDependencyOnFailure", False),
+            },
+            use_bin_type=True,
+        )
+        value = json.dumps(result, separators=(",", ":"), allow_nan=False)
+        args = [job.id, round(time.time() * 1000), "returnvalue", value or "", "completed",
+                "1" if fetch_next else "", prefix, packed]  # fmt: skip
+        return keys, args
 
     async def _next_from(self, fetched: Any, token: str) -> bullmq.Job | None:
         """The job ``moveToFinished`` moved to active for us, as ``getNextJob`` returns it."""
@@ -141,3 +192,17 @@ class Worker(bullmq.Worker):
         if self._pipeline is not None:
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.aclose()
+
+
+# moveToFinished's KEYS before the target set (bullmq 3.4.4, Scripts.moveToFinishedArgs)
+_FINISH_KEYS = ["wait", "active", "prioritized", "events", "stalled", "limiter", "delayed",
+                "paused", "meta", "pc"]  # fmt: skip
+
+
+def _keep_jobs(remove: Any) -> dict[str, Any]:
+    """A job's ``removeOnComplete`` as the script's ``keepJobs`` (as bullmq converts it)."""
+    if type(remove) is int:  # a bool is not a count
+        return {"count": remove}
+    if type(remove) is dict:
+        return remove
+    return {"count": 0} if remove else {"count": -1}

@@ -4,6 +4,7 @@ next job fetched by ``moveToFinished`` (see ``flowgen_runtime.jobs._bullmq``).""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import bullmq
 import pytest
@@ -169,3 +170,39 @@ async def test_autopipeline_survives_a_killed_connection(redis_url: str) -> None
     finally:
         await pipeline.aclose()
         await admin.aclose()
+
+
+@pytest.mark.parametrize(
+    "remove", [None, True, False, 0, 5, {"count": 3, "age": 60}], ids=lambda r: repr(r)
+)
+@pytest.mark.parametrize("fetch_next", [True, False])
+async def test_completed_args_equal_bullmqs_own(
+    redis_url: str, prefix: str, remove: Any, fetch_next: bool
+) -> None:
+    import msgpack
+    from flowgen_runtime.jobs._bullmq import Worker
+
+    async def process(job: bullmq.Job, token: str) -> None:
+        return None
+
+    opts = {"connection": _connection(redis_url, True), "prefix": prefix, "autorun": False,
+            "limiter": {"max": 5, "duration": 1000}, "metrics": {"maxDataPoints": 10},
+            "lockDuration": 7000}  # fmt: skip
+    worker = Worker("argsq", process, opts)
+    try:
+        job_opts = (
+            {"attempts": 3} if remove is None else {"attempts": 3, "removeOnComplete": remove}
+        )
+        job = bullmq.Job(worker, "greet", {"text": "x"}, job_opts, job_id="42")
+        job.attemptsMade = 1
+        result = {"text": "xx", "n": [1, 2.5, None]}
+        ours_keys, ours = worker.completed_args(job, result, "tok:1", fetch_next)
+        theirs_keys, theirs = worker.scripts.moveToCompletedArgs(
+            job, result, job.opts.get("removeOnComplete", False), "tok:1", fetch_next
+        )
+        assert ours_keys == theirs_keys
+        assert abs(ours[1] - theirs[1]) < 1000  # the timestamp: now, in ms
+        assert ours[:1] + ours[2:] == theirs[:1] + theirs[2:]
+        assert msgpack.unpackb(ours[-1]) == msgpack.unpackb(theirs[-1])
+    finally:
+        await worker.close()
