@@ -287,6 +287,7 @@ async def processing(
         for p in procs:
             p.wait()
         await queue.obliterate(force=True)
+        await _drop_prefix(queue, prefix)
         await queue.close()
     CPU[label] = (cpu / args.jobs * 1e6, redis / args.jobs * 1e6)
     return {label: args.jobs / elapsed}
@@ -340,7 +341,15 @@ def node_worker(args: argparse.Namespace) -> Any:
 async def _obliterate(url: str, prefix: str) -> None:
     queue = bullmq.Queue(QUEUE, {"connection": connection(url), "prefix": prefix})
     await queue.obliterate(force=True)
+    await _drop_prefix(queue, prefix)
     await queue.close()
+
+
+async def _drop_prefix(queue: bullmq.Queue, prefix: str) -> None:
+    """What obliterate leaves under ``prefix``: the workers' heartbeat set (no TTL)."""
+    keys = [key async for key in queue.client.scan_iter(match=f"{prefix}:*", count=1000)]
+    if keys:
+        await queue.client.delete(*keys)
 
 
 async def main(args: argparse.Namespace) -> None:
