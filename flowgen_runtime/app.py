@@ -127,7 +127,12 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
 
 def serve(app: Any, *, host: str | None = None, port: int | None = None) -> None:
     settings = get_settings()
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="warning")
+    # no access log: POST /graphql keeps its own request ids and metrics, and uvicorn's
+    # access logger formats every request before the level filter drops the line
+    uvicorn.run(
+        app, host=host or settings.host, port=port or settings.port, log_level="warning",
+        access_log=False,
+    )  # fmt: skip
 
 
 def serve_package(
@@ -137,5 +142,5 @@ def serve_package(
     settings = get_settings()
     uvicorn.run(
         target, host=host or settings.host, port=port or settings.port, workers=workers,
-        log_level="warning", factory=False,
+        log_level="warning", factory=False, access_log=False,
     )  # fmt: skip

@@ -44,15 +44,25 @@ class Context:
         request_id: str | None = None,
         identity: Any = None,
         system: bool = False,
+        request_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.state = state
-        self.request = request
+        self._request = request
+        self._request_factory = request_factory
+        """Builds ``request`` when first asked for (most requests never ask)."""
         self.request_id = request_id
         self.identity = identity
         self.system = system
         self.scope = caller_scope(identity, system)
         self._loaders: dict[Hashable, DataLoader] = {}
         self._access: dict[tuple[str, str], Access | Exception] = {}
+
+    @property
+    def request(self) -> Any:
+        """The HTTP request (a Starlette ``Request``), if the context serves one."""
+        if self._request is None and self._request_factory is not None:
+            self._request, self._request_factory = self._request_factory(), None
+        return self._request
 
     def access(self, meta: Any, op: str) -> Access:
         """The caller's :class:`~.auth.Access` to ``op`` on an entity (raises if none)."""

@@ -155,7 +155,7 @@ class GraphQLEndpoint:
             else None
         )
         key, version = "", b""
-        if ttl is not None:
+        if ttl is not None and self.state.cache.redis is not None:
             # the raw body holds the query, operation name and variables: the same bytes
             # mean the same request (a body that differs only in spacing simply misses)
             key = _response_key(raw, caller_scope(identity))
@@ -163,11 +163,12 @@ class GraphQLEndpoint:
             if body is not None:
                 return 200, body
         ctx = self.state.context(
-            request=Request(_with_request_id(scope, rid)), request_id=rid, identity=identity
-        )
+            request_factory=lambda: Request(_with_request_id(scope, rid)), request_id=rid,
+            identity=identity,
+        )  # fmt: skip
         success, result = await self._execute(doc, data, ctx, variables)
         body = orjson.dumps(result)
-        if ttl is not None and success and not result.get("errors"):
+        if key and ttl is not None and success and not result.get("errors"):
             await self.state.cache.response_set(key, version, body, ttl)
         return (200 if success else 400), body
 

@@ -51,8 +51,9 @@ class AppState:
 
     def context(
         self, *, request: Any = None, request_id: str | None = None, identity: Any = None,
-        system: bool = False,
+        system: bool = False, request_factory: Any = None,
     ) -> Context:  # fmt: skip
         return Context(
-            self, request=request, request_id=request_id, identity=identity, system=system
-        )
+            self, request=request, request_id=request_id, identity=identity, system=system,
+            request_factory=request_factory,
+        )  # fmt: skip

@@ -69,14 +69,7 @@ class Executor:
 
     async def _run_sql(self, plan: Plan, ctx: Any) -> dict[str, Any] | None:
         identity = ctx.identity
-        caller = (
-            b"anon"
-            if identity is None
-            else orjson.dumps(
-                [identity.id, sorted(identity.roles), identity.claims],
-                option=orjson.OPT_SORT_KEYS, default=str,
-            )
-        )  # fmt: skip
+        caller = b"system" if ctx.system else b"anon" if identity is None else identity.key
         key = (*plan.sql_key, caller)
         statements = self._statements
         if key in statements:
