@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
@@ -24,6 +25,7 @@ from graphql import (
     OperationType,
     TypeInfo,
     TypeInfoVisitor,
+    VariableNode,
     Visitor,
     get_named_type,
     parse,
@@ -55,9 +57,11 @@ class Document:
     parse_error: GraphQLError | None = None
     static_errors: list[GraphQLError] | None = None
     dynamic_errors: dict[bytes, list[GraphQLError]] = field(default_factory=dict)
+    dynamic_variables: frozenset[str] | None = None
+    """Variables the variable-dependent rules can read (see ``DocumentCache.validate``)."""
     cache_ttl: dict[str | None, int | None] = field(default_factory=dict)
     """Response-cache TTL per operation name (None: not cacheable)."""
-    plans: dict[bytes, Any] = field(default_factory=dict)
+    plans: dict[Any, Any] = field(default_factory=dict)
     """Compiled execution plans by operation and variables (see :mod:`.execution`)."""
 
 
@@ -70,10 +74,13 @@ class DocumentCache:
         ttls: Mapping[str, int | None],
         static_rules: Collection[type[ASTValidationRule]],
         size: int = 1000,
+        dynamic_arguments: Collection[str] = ("first", "last"),
     ) -> None:
         self.schema = schema
         self.ttls = ttls
         self.static_rules = tuple(static_rules)
+        self.dynamic_arguments = frozenset(dynamic_arguments)
+        """Arguments whose values the variable-dependent rules read (the cost's multipliers)."""
         self.size = size
         self._docs: OrderedDict[str, Document] = OrderedDict()
 
@@ -106,7 +113,9 @@ class DocumentCache:
         make_rules: Callable[[Any], Collection[type[ASTValidationRule]]],
     ) -> list[GraphQLError]:
         """Static rules once per document; the rules that depend on variables (the cost of
-        ``first: $n``) once per distinct variables of that document."""
+        ``first: $n``) once per distinct values of the variables they can read: those
+        given to a ``dynamic_arguments`` argument. A document with none (most mutations:
+        ``enqueue(input: $i)``) is validated once, whatever its variables."""
         assert doc.node is not None
         if doc.static_errors is None:
             doc.static_errors = validate(
@@ -114,7 +123,11 @@ class DocumentCache:
             )
         if doc.static_errors:
             return doc.static_errors
-        key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        if doc.dynamic_variables is None:
+            doc.dynamic_variables = _variables_in(doc.node, self.dynamic_arguments)
+        given = variables if isinstance(variables, dict) else {}
+        read = {name: given.get(name) for name in doc.dynamic_variables}
+        key = orjson.dumps(read, option=orjson.OPT_SORT_KEYS)
         found = doc.dynamic_errors.get(key)
         if found is None:
             found = validate(self.schema, doc.node, tuple(make_rules(variables)))
@@ -131,6 +144,19 @@ class DocumentCache:
             return None
         ttls = [self.ttls[e] for e in entities]
         return None if any(t is None for t in ttls) else min(t for t in ttls if t is not None)
+
+
+def _variables_in(node: DocumentNode, arguments: frozenset[str]) -> frozenset[str]:
+    """Names of the variables given (directly) to an argument named in ``arguments``."""
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_argument(self, arg: ArgumentNode, *_: Any) -> None:
+            if arg.name.value in arguments and isinstance(arg.value, VariableNode):
+                found.add(arg.value.name.value)
+
+    visit(node, Collect())
+    return frozenset(found)
 
 
 def _entity_of(type_name: str, entities: Mapping[str, Any]) -> str | None:

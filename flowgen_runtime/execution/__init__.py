@@ -20,7 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, OperationType, get_operation_ast
 
 from .plan import Plan, compile_plan
 from .run import run
@@ -42,8 +42,15 @@ class Executor:
 
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
         """The plan of ``doc`` (a parsed, validated Document) for these inputs, cached."""
+        plans: dict[Any, Any] = doc.plans
+        is_query = plans.get(("query?", operation_name))
+        if is_query is None:
+            operation = get_operation_ast(doc.node, operation_name)
+            is_query = operation is not None and operation.operation == OperationType.QUERY
+            plans[("query?", operation_name)] = is_query
+        if not is_query:  # mutations and subscriptions: graphql-core
+            return None
         key = orjson.dumps([operation_name, variables], option=orjson.OPT_SORT_KEYS)
-        plans: dict[bytes, Plan | None] = doc.plans
         if key in plans:
             return plans[key]
         if len(plans) >= _MAX_PLANS_PER_DOCUMENT:  # bounded: variables vary per request
