@@ -23,6 +23,11 @@ if the savepoint is released.
 The context variable is per asyncio task, so GraphQL fields resolved concurrently never
 see each other's transactions.
 
+The services' writes (``EntityService.create/update/delete``...) made inside the block
+join it: each runs in a SAVEPOINT of the block's session instead of a transaction of its
+own, so the rows and the jobs commit, or roll back, together; the written entities'
+cached reads are invalidated after the commit.
+
 Guarantee and its limit: no job without a commit. The converse is not guaranteed: if
 the process dies (or Redis is unreachable) between the commit and the ``add``, the
 jobs are lost; :class:`OutboxFlushError` is raised and logged with their ids. A durable
@@ -58,6 +63,9 @@ class Outbox:
 
     session: Any
     pending: list[tuple[PreparedJob, JobRef]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    """Entities written through the services inside the transaction: their cached reads
+    are invalidated after the commit (not before: a reader could cache the old rows)."""
 
     def hold(self, job: PreparedJob) -> JobRef:
         """Keep ``job`` for later; its reference says ``"pending"`` until the flush."""
@@ -122,6 +130,8 @@ async def transaction(ctx: Any) -> AsyncIterator[Any]:
             raise
         finally:
             _current.reset(token)
+        if outbox.touched:
+            await ctx.cache.invalidate(*sorted(outbox.touched))
         await outbox.flush(ctx.jobs)
 
 
@@ -135,6 +145,7 @@ async def _savepoint(outer: Outbox) -> AsyncIterator[Any]:
     finally:
         _current.reset(token)
     outer.pending += inner.pending  # released: its jobs wait for the outer commit
+    outer.touched |= inner.touched
 
 
 def new_job_id() -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from .db import (
 from .errors import UserInputError, from_validation
 from .meta import EntityMeta
 from .naming import camel
+from .outbox import current_outbox
 
 
 class ServiceBase:
@@ -116,4 +118,45 @@ class ServiceBase:
         return UserInputError([{"path": prefix, "message": "violates a database constraint"}])
 
     async def _invalidate(self, ctx: Context, *others: str) -> None:
+        outbox = current_outbox()
+        if outbox is not None:  # after the open transaction commits (see outbox)
+            outbox.touched |= {self.meta.name, *others}
+            return
         await ctx.cache.invalidate(self.meta.name, *others)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, ctx: Context) -> AsyncIterator[Any]:
+        """The session of one write, ended by its ``commit()`` or ``rollback()``: a
+        transaction of its own, or inside an open :func:`~.outbox.transaction` a SAVEPOINT
+        of that transaction's session (``commit()`` releases it, ``rollback()`` undoes
+        it), so the write commits, or not, with the rest of the block and its jobs."""
+        outbox = current_outbox()
+        if outbox is None:
+            async with ctx.db.session() as session:
+                yield session
+            return
+        savepoint = await outbox.session.begin_nested()
+        try:
+            yield _Joined(outbox.session, savepoint)
+        finally:
+            if savepoint.is_active:  # left without commit(): undone, as a closed session is
+                await savepoint.rollback()
+
+
+class _Joined:
+    """A session inside a savepoint: everything as the session, except that ``commit()``
+    and ``rollback()`` end the savepoint, not the enclosing transaction."""
+
+    def __init__(self, session: Any, savepoint: Any) -> None:
+        self._session = session
+        self._savepoint = savepoint
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def commit(self) -> None:
+        await self._savepoint.commit()
+
+    async def rollback(self) -> None:
+        if self._savepoint.is_active:
+            await self._savepoint.rollback()

@@ -1,7 +1,8 @@
 """Writes of :class:`~flowgen_runtime.service.EntityService`: single, nested, bulk, upsert.
 
 Each write runs in one transaction, commits, then invalidates the cached reads of every
-entity it touched (one ``INCR`` each).
+entity it touched (one ``INCR`` each). Inside an open :func:`~.outbox.transaction` it
+runs in a savepoint of that transaction instead, and the invalidation waits for its commit.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class WriteMixin(ServiceBase):
         if errors:
             raise UserInputError(errors)
         out, touched = [], set()
-        async with ctx.db.session() as s:
+        async with self._transaction(ctx) as s:
             for here, values, nested in prepared:
                 try:
                     result = await s.execute(
@@ -94,7 +95,7 @@ class WriteMixin(ServiceBase):
         values = restrict(self.meta, access, values)
         touched: set[str] = set()
         mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
-        async with ctx.db.session() as s:
+        async with self._transaction(ctx) as s:
             try:
                 if values:
                     stmt = sa.update(self.meta.table).where(mine).values(**values)
@@ -133,7 +134,7 @@ class WriteMixin(ServiceBase):
             raise UserInputError(
                 [{"path": ["input", k], "message": "required to upsert"} for k in missing]
             )
-        async with ctx.db.session() as s:
+        async with self._transaction(ctx) as s:
             stmt = _upsert_statement(
                 s.bind.dialect.name,
                 self.meta.table,
@@ -181,7 +182,7 @@ class WriteMixin(ServiceBase):
         if not values:
             return {"count": 0}
         cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
-        async with ctx.db.session() as s:
+        async with self._transaction(ctx) as s:
             try:
                 stmt = sa.update(self.meta.table).where(cond).values(**values)
                 pks = list((await s.execute(stmt.returning(self._pk_col))).scalars())
@@ -204,7 +205,7 @@ class WriteMixin(ServiceBase):
     async def delete(self, ctx: Context, id: Any) -> dict[str, Any]:
         pk = self.parse_id(id)
         access = ctx.access(self.meta, "delete")
-        async with ctx.db.session() as s:
+        async with self._transaction(ctx) as s:
             mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
             stmt = sa.delete(self.meta.table).where(mine).returning(*self._columns)
             try:
@@ -221,7 +222,7 @@ class WriteMixin(ServiceBase):
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
         access = ctx.access(self.meta, "delete")
         cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
-        async with ctx.db.session() as s:
+        async with self._transaction(ctx) as s:
             try:
                 result = await s.execute(sa.delete(self.meta.table).where(cond))
             except IntegrityError as exc:
