@@ -8,10 +8,14 @@ caller's row rules, ``where``, ``orderBy``, cursors and page sizes mean the same
 scalar is formatted in SQL exactly as the GraphQL scalar serializes it in Python.
 
 A plan compiles when every resolver it calls is a generated read (marked with
-:func:`~flowgen_runtime.graphql.reads`), every object field is a column the caller may see,
-and connections ask only for ``nodes`` and ``totalCount``; otherwise :func:`compile_sql`
+:func:`~flowgen_runtime.graphql.reads`) and every object field is a column (a hidden one
+reads as null, as the services mask it); connections may ask for ``nodes``, ``edges``
+(``node``, ``cursor``), ``pageInfo`` and ``totalCount``. Otherwise :func:`compile_sql`
 returns None and the plan runs on the services (:mod:`.run`). Compiling needs the caller
-(its row rules are in the SQL), so the result is cached per plan and caller.
+(its row rules are in the SQL), so the executor caches statements per document,
+operation, variables and caller; a variable that only feeds a root ``get``/lookup
+argument is a bound parameter instead (:class:`Lifted`), so one statement serves all its
+values.
 """
 
 from __future__ import annotations
