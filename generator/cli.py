@@ -232,7 +232,7 @@ def serve_cmd(app_pkg: str, host: str | None, port: int | None, workers: int) ->
 @_APP
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def worker_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
-    """Run job workers: [--queues a,b] [--concurrency N]."""
+    """Run job workers: [--queues a,b] [--concurrency N] [--processes N (0: one per core)]."""
     from flowgen_runtime.worker import worker_main
 
     sys.exit(worker_main(_package(app_pkg), list(args)))
