@@ -50,3 +50,21 @@ def pg_app(example_root: Path, pg_database: str, redis_url: str) -> Iterator[App
 def embedded_app(example_root: Path) -> Iterator[App]:
     with embedded(example_root, ".flowgen-embedded") as app:
         yield app
+
+
+@pytest.fixture(scope="module")
+def generated_pg(postgres_url: str) -> Iterator[str]:
+    """A database of one module alone, migrated with ``generated/``'s revisions, for the
+    in-process apps of the committed example.
+
+    Not the session's ``pg_database``: the process-based apps migrate that one with the
+    example built afresh in a temp dir, whose revision history is not ``generated/``'s,
+    so whichever migrated it second failed ("Can't locate revision").
+    """
+    from flowgen_runtime.migrate import run as migrate
+
+    from generated.registry import REGISTRY
+
+    with fresh_database(postgres_url, "flowgen_gen") as url:
+        migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        yield url

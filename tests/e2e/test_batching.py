@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from flowgen_runtime.app import create_app
 from flowgen_runtime.db import Database
-from flowgen_runtime.migrate import run as migrate
 from flowgen_runtime.settings import Settings
 from sqlalchemy import event
 from starlette.testclient import TestClient
@@ -32,15 +31,12 @@ QUERY = """query($n: Int, $p: String) { exams(first: $n, orderBy: [{field: ID}],
 
 @pytest.fixture(scope="module", params=[False, True], ids=["graphql-core", "compiled"])
 def client(
-    request: pytest.FixtureRequest, pg_database: str, redis_url: str
+    request: pytest.FixtureRequest, generated_pg: str, redis_url: str
 ) -> Iterator[TestClient]:
     """The same app run by graphql-core (DataLoaders: one statement per relation and
     level) and by the compiled executor (one statement for the whole tree)."""
-    migrate(
-        REGISTRY, "upgrade", url=pg_database.replace("postgresql://", "postgresql+psycopg2://", 1)
-    )
     settings = Settings(
-        jwt_secret=JWT_SECRET, database_url=pg_database, redis_url=redis_url,
+        jwt_secret=JWT_SECRET, database_url=generated_pg, redis_url=redis_url,
         cache_enabled=False, cache_prefix=f"t{uuid.uuid4().hex[:8]}",
         compiled_execution=request.param,
     )  # fmt: skip

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from flowgen_runtime.app import create_app
 from flowgen_runtime.auth import Identity
-from flowgen_runtime.migrate import run as migrate
 from flowgen_runtime.settings import Settings
 from flowgen_runtime.state import AppState
 from sqlalchemy import event
@@ -23,20 +22,12 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-from .harness import ADMIN, JWT_SECRET, free_port, fresh_database
+from .harness import ADMIN, JWT_SECRET, free_port
 
 
 @pytest.fixture(scope="module")
-def pg(postgres_url: str) -> Iterator[str]:
-    """A database of this module alone, migrated with ``generated/``'s revisions.
-
-    Not the session's ``pg_database``: the e2e apps migrate that one with the example
-    built afresh in a temp dir, whose single revision is not ``generated/``'s history, so
-    whichever migrated it second failed ("Can't locate revision").
-    """
-    with fresh_database(postgres_url, "flowgen_cache") as url:
-        migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
-        yield url
+def pg(generated_pg: str) -> str:
+    return generated_pg
 
 
 def settings(pg: str, redis_url: str, prefix: str, timeout: float = 2.0) -> Settings:

@@ -74,8 +74,7 @@ def apps(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
 ) -> Iterator[tuple[TestClient, TestClient, Spy]]:
     if request.param == "postgresql":
-        url = request.getfixturevalue("pg_database")
-        migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        url = request.getfixturevalue("generated_pg")
     else:
         path = tmp_path_factory.mktemp("compiled") / "app.db"
         migrate(REGISTRY, "upgrade", url=f"sqlite:///{path}")

@@ -28,11 +28,8 @@ BAD = {
 
 
 @pytest.fixture
-def pg(pg_database: str) -> Iterator[object]:
-    migrate(
-        REGISTRY, "upgrade", url=pg_database.replace("postgresql://", "postgresql+psycopg2://", 1)
-    )
-    conn = psycopg2.connect(pg_database)
+def pg(generated_pg: str) -> Iterator[object]:
+    conn = psycopg2.connect(generated_pg)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("DELETE FROM courses WHERE slug = 'good-slug'")

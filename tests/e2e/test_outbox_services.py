@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from flowgen_runtime.auth import Identity
 from flowgen_runtime.errors import ConflictError, UserInputError
 from flowgen_runtime.jobs_api import enqueue_job
-from flowgen_runtime.migrate import run as migrate
 from flowgen_runtime.outbox import transaction
 from flowgen_runtime.settings import Settings
 from flowgen_runtime.state import AppState
@@ -23,7 +22,7 @@ from flowgen_runtime.state import AppState
 from generated.queues.user import QUEUE
 from generated.registry import REGISTRY
 
-from .harness import JWT_SECRET, fresh_database
+from .harness import JWT_SECRET
 
 ADMIN = Identity("1", frozenset({"admin"}))
 
@@ -32,18 +31,11 @@ class Boom(Exception):
     pass
 
 
-@pytest.fixture(scope="module")
-def pg(postgres_url: str) -> Iterator[str]:
-    with fresh_database(postgres_url, "flowgen_outbox") as url:
-        migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
-        yield url
-
-
 @pytest.fixture
-async def ctx(pg: str, redis_url: str) -> AsyncIterator[Any]:
+async def ctx(generated_pg: str, redis_url: str) -> AsyncIterator[Any]:
     prefix = f"ob{uuid.uuid4().hex[:8]}"
     settings = Settings(
-        database_url=pg, redis_url=redis_url, cache_prefix=prefix, queue_prefix=prefix,
+        database_url=generated_pg, redis_url=redis_url, cache_prefix=prefix, queue_prefix=prefix,
         jwt_secret=JWT_SECRET,
     )  # fmt: skip
     state = AppState(REGISTRY, settings)
