@@ -180,6 +180,7 @@ class GraphQLEndpoint:
             plan = (
                 self.executor.plan(doc, op_name, variables)
                 if isinstance(op_name, str | None)
+                and self.executor.runs(doc, op_name)
                 and not self.documents.validate(doc, variables, self.rules)
                 else None
             )

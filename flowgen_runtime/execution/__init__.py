@@ -40,15 +40,21 @@ class Executor:
         self._statements: OrderedDict[tuple[Any, ...], SqlPlan | None] = OrderedDict()
         """Compiled statements by (plan's sql_key, caller), least recently used first."""
 
+    def runs(self, doc: Any, operation_name: str | None) -> bool:
+        """Whether the operation is one the executor may run (a query; mutations and
+        subscriptions go to graphql-core), remembered per document."""
+        plans: dict[Any, Any] = doc.plans
+        found = plans.get(("query?", operation_name))
+        if found is None:
+            operation = get_operation_ast(doc.node, operation_name)
+            found = operation is not None and operation.operation == OperationType.QUERY
+            plans[("query?", operation_name)] = found
+        return bool(found)
+
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
         """The plan of ``doc`` (a parsed, validated Document) for these inputs, cached."""
         plans: dict[Any, Any] = doc.plans
-        is_query = plans.get(("query?", operation_name))
-        if is_query is None:
-            operation = get_operation_ast(doc.node, operation_name)
-            is_query = operation is not None and operation.operation == OperationType.QUERY
-            plans[("query?", operation_name)] = is_query
-        if not is_query:  # mutations and subscriptions: graphql-core
+        if not self.runs(doc, operation_name):
             return None
         key = orjson.dumps([operation_name, variables], option=orjson.OPT_SORT_KEYS)
         if key in plans:
