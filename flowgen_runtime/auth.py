@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-import orjson
 
 from .errors import ForbiddenError, UnauthenticatedError
 from .settings import Settings
@@ -50,14 +49,6 @@ class Identity:
     @cached_property
     def scope(self) -> str:
         return f"user:{self.id}|{','.join(sorted(self.roles))}"
-
-    @cached_property
-    def key(self) -> bytes:
-        """Everything a row rule may read (the id, the roles, every claim), as bytes: what
-        compiled statements are cached by (verified identities are reused per token)."""
-        return orjson.dumps(
-            [self.id, sorted(self.roles), self.claims], option=orjson.OPT_SORT_KEYS, default=str
-        )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLSchema, OperationType, get_operation_ast
 
+from ..errors import ForbiddenError, UnauthenticatedError
 from .plan import Plan, compile_plan
 from .run import run
 from .sql import BadValue, SqlPlan, compile_sql, finish
@@ -38,7 +39,9 @@ class Executor:
         self.schema = schema
         self.cache_enabled = cache_enabled
         self._statements: OrderedDict[tuple[Any, ...], SqlPlan | None] = OrderedDict()
-        """Compiled statements by (plan's sql_key, caller), least recently used first."""
+        """Compiled statements by (plan's sql_key, caller's visibility), least recently
+        used first."""
+        self._anonymous: dict[str, Any] = {}
 
     def runs(self, doc: Any, operation_name: str | None) -> bool:
         """Whether the operation is one the executor may run (a query; mutations and
@@ -70,6 +73,30 @@ class Executor:
         plans[key] = found
         return found
 
+    def _visibility(self, ctx: Any) -> bytes:
+        """What a compiled statement depends on about the caller: its read access (row
+        rule with the caller's values in it, hidden fields, or none) to every entity.
+        Callers who see the same share statements (every admin; one user across token
+        renewals). Remembered on the verified identity, which is reused per token."""
+        identity = ctx.identity
+        if ctx.system:
+            return b"system"
+        memo: dict[str, Any] = self._anonymous if identity is None else identity.__dict__
+        found = memo.get("_flowgen_visibility")
+        if found is None:
+            seen = []
+            for name, service in sorted(ctx.registry.services.items()):
+                try:
+                    access = ctx.access(service.meta, "read")
+                except (ForbiddenError, UnauthenticatedError) as exc:
+                    seen.append([name, type(exc).__name__])
+                else:
+                    seen.append([name, access.rows, sorted(access.hidden)])
+            found = memo["_flowgen_visibility"] = orjson.dumps(
+                seen, option=orjson.OPT_SORT_KEYS, default=str
+            )
+        return bytes(found)
+
     async def run(self, plan: Plan, context: Any) -> dict[str, Any] | None:
         if plan.use_sql:
             result = await self._run_sql(plan, context)
@@ -81,9 +108,7 @@ class Executor:
         return result
 
     async def _run_sql(self, plan: Plan, ctx: Any) -> dict[str, Any] | None:
-        identity = ctx.identity
-        caller = b"system" if ctx.system else b"anon" if identity is None else identity.key
-        key = (*plan.sql_key, caller)
+        key = (*plan.sql_key, self._visibility(ctx))
         statements = self._statements
         if key in statements:
             statements.move_to_end(key)

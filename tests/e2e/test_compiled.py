@@ -298,3 +298,33 @@ def test_a_bad_first_value_does_not_spoil_the_statement(
         assert _post(fast, q, {"s": value}, ADMIN) == _post(slow, q, {"s": value}, ADMIN)
         if not fast.app.state.flowgen.db.is_sqlite:  # type: ignore[attr-defined]
             assert spy.by_sql == before + (0 if "\x00" in value else 1), value
+
+
+def test_callers_who_see_the_same_share_one_statement(
+    apps: tuple[TestClient, TestClient, Spy],
+    seeded: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Statements are cached by what the caller may read, not by its token: two admins
+    share one, and a teacher's renewed token reuses the teacher's."""
+    import flowgen_runtime.execution as execution
+
+    fast, slow, _ = apps
+    compiled: list[Any] = []
+    compile_sql = execution.compile_sql
+
+    def counting(*args: Any) -> Any:
+        compiled.append(args[0])
+        return compile_sql(*args)
+
+    monkeypatch.setattr(execution, "compile_sql", counting)
+    q = f'{{ exams(first: 3, where: {{slug: {{endsWith: "{TAG}"}}}}) {{ nodes {{ title }} }} }}'
+    teacher = seeded["teacher"]
+    callers = [
+        token("1", "admin"), token("2", "admin", ttl=7200),
+        token(teacher, "teacher"), token(teacher, "teacher", ttl=7200),
+    ]  # fmt: skip
+    for tok in callers:
+        assert _post(fast, q, {}, tok) == _post(slow, q, {}, tok)
+    if not fast.app.state.flowgen.db.is_sqlite:  # type: ignore[attr-defined]
+        assert len(compiled) == 2  # the admins' statement, the teacher's

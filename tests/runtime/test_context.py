@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_runtime.auth import Identity
 from flowgen_runtime.context import Context
 
 
@@ -20,12 +19,3 @@ def test_the_request_is_built_when_first_asked_for_and_once() -> None:
     assert ctx.request == {"path": "/graphql"} and ctx.request is ctx.request
     assert built == ["request"]
     assert Context(None).request is None  # type: ignore[arg-type]
-
-
-def test_identity_key_tells_apart_callers_a_row_rule_could_tell_apart() -> None:
-    """Compiled statements are cached by it: any claim may feed a row rule."""
-    a = Identity("1", frozenset({"teacher"}), {"org": "x"})
-    assert a.key == Identity("1", frozenset({"teacher"}), {"org": "x"}).key
-    assert a.key != Identity("1", frozenset({"teacher"}), {"org": "y"}).key
-    assert a.key != Identity("1", frozenset({"admin"}), {"org": "x"}).key
-    assert a.key != Identity("2", frozenset({"teacher"}), {"org": "x"}).key
