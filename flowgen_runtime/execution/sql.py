@@ -13,7 +13,7 @@ reads as null, as the services mask it); connections may ask for ``nodes``, ``ed
 (``node``, ``cursor``), ``pageInfo`` and ``totalCount``. Otherwise :func:`compile_sql`
 returns None and the plan runs on the services (:mod:`.run`). Compiling needs the caller
 (its row rules are in the SQL), so the executor caches statements per document,
-operation, variables and caller; a variable that only feeds a root ``get``/lookup
+operation, variables and what the caller may read; a variable that only feeds a root ``get``/lookup
 argument is a bound parameter instead (:class:`Lifted`), so one statement serves all its
 values.
 """
