@@ -226,8 +226,14 @@ def _workers_key(state: AppState, queue: str) -> str:
 
 
 async def worker_heartbeat(state: AppState, queue: str, member: str) -> None:
-    """Record that worker process ``member`` (host:pid) serves ``queue`` (every few s)."""
-    await state.redis.zadd(_workers_key(state, queue), {member: time.time()})
+    """Record that worker process ``member`` (host:pid) serves ``queue`` (every few s).
+    The set expires a while after the last heartbeat of any worker: once every worker of
+    a queue is gone (or the queue obliterated), it does not stay in Redis."""
+    key = _workers_key(state, queue)
+    async with state.redis.pipeline(transaction=False) as pipe:
+        pipe.zadd(key, {member: time.time()})
+        pipe.expire(key, int(WORKER_TIMEOUT_S * 3))
+        await pipe.execute()
 
 
 async def live_workers(state: AppState, queue: str) -> int:
