@@ -24,10 +24,10 @@ from graphql import GraphQLSchema, OperationType, get_operation_ast
 
 from ..errors import ForbiddenError, UnauthenticatedError
 from .plan import Plan, compile_plan
-from .run import run
+from .run import Replay, run
 from .sql import BadValue, SqlPlan, compile_sql, finish
 
-__all__ = ["Executor", "Plan", "compile_plan", "run"]
+__all__ = ["Executor", "Plan", "Replay", "compile_plan", "run"]
 
 log = logging.getLogger("flowgen.execution")
 _MAX_PLANS_PER_DOCUMENT = 64
@@ -44,13 +44,13 @@ class Executor:
         self._anonymous: dict[str, Any] = {}
 
     def runs(self, doc: Any, operation_name: str | None) -> bool:
-        """Whether the operation is one the executor may run (a query; mutations and
+        """Whether the operation is one the executor may run (a query or a mutation;
         subscriptions go to graphql-core), remembered per document."""
         plans: dict[Any, Any] = doc.plans
         found = plans.get(("query?", operation_name))
         if found is None:
             operation = get_operation_ast(doc.node, operation_name)
-            found = operation is not None and operation.operation == OperationType.QUERY
+            found = operation is not None and operation.operation != OperationType.SUBSCRIPTION
             plans[("query?", operation_name)] = found
         return bool(found)
 
@@ -69,7 +69,8 @@ class Executor:
             cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
             shape = {k: v for k, v in (variables or {}).items() if k not in found.lifted}
             sql_key = (doc.text, operation_name, orjson.dumps(shape, option=orjson.OPT_SORT_KEYS))
-            found = dataclasses.replace(found, use_sql=not cached, sql_key=sql_key)
+            use_sql = not cached and not found.mutation
+            found = dataclasses.replace(found, use_sql=use_sql, sql_key=sql_key)
         plans[key] = found
         return found
 
@@ -97,13 +98,15 @@ class Executor:
             )
         return bytes(found)
 
-    async def run(self, plan: Plan, context: Any) -> dict[str, Any] | None:
+    async def run(self, plan: Plan, context: Any) -> dict[str, Any] | Replay | None:
+        """The answer; or None (graphql-core runs the request); or, for a mutation, a
+        :class:`~.run.Replay` for graphql-core to finish it with, as middleware."""
         if plan.use_sql:
-            result = await self._run_sql(plan, context)
-            if result is not None:
-                return result
+            found = await self._run_sql(plan, context)
+            if found is not None:
+                return found
         result = await run(plan, context)
-        if result is None and hasattr(context, "forget_loaders"):
+        if not isinstance(result, dict) and hasattr(context, "forget_loaders"):
             context.forget_loaders()  # graphql-core starts over with empty DataLoaders
         return result
 

@@ -105,6 +105,8 @@ class Plan:
     variables: VariableValues
     root: ObjectPlan
     lifted: frozenset[str] = frozenset()
+    mutation: bool = False
+    """Root fields run one after the other, never twice (see :class:`.run.Replay`)."""
     """Variables that only feed a root ``get``/lookup argument: :mod:`.sql` binds them as
     parameters, so one statement serves every value (``user(id: $id)``)."""
     use_sql: bool = False
@@ -120,9 +122,10 @@ def compile_plan(
     """The plan of a query operation of a *validated* document, or None if unsupported
     (including variables that do not coerce: graphql-core reports those)."""
     operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation != OperationType.QUERY:
+    if operation is None or operation.operation == OperationType.SUBSCRIPTION:
         return None
-    root_type = schema.query_type
+    mutation = operation.operation == OperationType.MUTATION
+    root_type = schema.mutation_type if mutation else schema.query_type
     if root_type is None:
         return None
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
@@ -136,7 +139,8 @@ def compile_plan(
         root = compiler.object(root_type, [operation.selection_set], ())
     except Unsupported:
         return None
-    return Plan(schema, operation, fragments, coerced, root, _lifted(document, root))
+    lifted = frozenset() if mutation else _lifted(document, root)
+    return Plan(schema, operation, fragments, coerced, root, lifted, mutation=mutation)
 
 
 def _lifted(document: DocumentNode, root: ObjectPlan) -> frozenset[str]:

@@ -36,12 +36,61 @@ async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
 _HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=lambda _values: None)
 
 
-async def run(plan: Plan, context: Any) -> dict[str, Any] | None:
-    """``{"data": ...}`` as graphql-core would answer, or None (run it there instead)."""
+async def run(plan: Plan, context: Any) -> dict[str, Any] | Replay | None:
+    """``{"data": ...}`` as graphql-core would answer; else None for a query (run it
+    there instead) or, for a mutation, a :class:`Replay` of the root fields already run."""
+    if plan.mutation:
+        return await _mutate(plan, context)
     try:
         [data] = await _Run(plan, context).objects(plan.root, [None])
     except Exception:  # noqa: BLE001 - any failure: graphql-core runs and reports it
         return None
+    return {"data": data}
+
+
+class Replay:
+    """Root mutation fields already run, by response key: their value or their exception.
+
+    A mutation has side effects, so it is never run twice: when something fails, graphql-
+    core finishes the request with this as middleware, which hands it the recorded
+    outcome of those fields instead of calling their resolvers (it runs the root fields
+    not reached yet itself), and reports errors and nulls exactly as it always does."""
+
+    def __init__(self, done: dict[str, tuple[bool, Any]]) -> None:
+        self.done = done
+
+    def resolve(self, next_: Any, root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        if info.path.prev is None and info.path.key in self.done:
+            ok, outcome = self.done[info.path.key]
+            if not ok:
+                raise outcome
+            return outcome
+        return next_(root, info, **args)
+
+
+async def _mutate(plan: Plan, context: Any) -> dict[str, Any] | Replay:
+    """Root fields one after the other (as the spec says for mutations), then the
+    completion of their results (reads) as for a query."""
+    runner = _Run(plan, context)
+    done: dict[str, tuple[bool, Any]] = {}
+    columns = []
+    for field in plan.root.fields:
+        if field.resolve is None:  # __typename, or a field without resolver on the root
+            columns.append(runner._resolve(plan.root, field, [None]))
+            continue
+        try:
+            value = field.resolve(None, runner.info(plan.root, field), **(field.args or {}))
+            if isawaitable(value):
+                value = await value
+        except Exception as exc:  # noqa: BLE001 - reported by graphql-core, from the replay
+            done[field.key] = (False, exc)
+            return Replay(done)
+        done[field.key] = (True, value)
+        columns.append([value])
+    try:
+        [data] = await runner.completed(plan.root, columns)
+    except Exception:  # noqa: BLE001 - graphql-core completes it (and reports the error)
+        return Replay(done)
     return {"data": data}
 
 
@@ -65,6 +114,10 @@ class _Run:
         return found
 
     async def objects(self, plan: ObjectPlan, parents: list[Any]) -> list[dict[str, Any]]:
+        return await self.completed(plan, await self.resolved(plan, parents))
+
+    async def resolved(self, plan: ObjectPlan, parents: list[Any]) -> list[list[Any]]:
+        """Every field's value for every parent (a column per field), awaited together."""
         columns = [self._resolve(plan, field, parents) for field in plan.fields]
         pending = [
             (column, i, value)
@@ -79,6 +132,10 @@ class _Run:
                 if isinstance(result, BaseException):
                     raise Fallback from result
                 column[i] = result
+        return columns
+
+    async def completed(self, plan: ObjectPlan, columns: list[list[Any]]) -> list[dict[str, Any]]:
+        """The result objects, from the resolved columns of ``resolved``."""
         completed: list[list[Any] | None] = []
         deferred = []
         for field, column in zip(plan.fields, columns, strict=True):

@@ -328,3 +328,71 @@ def test_callers_who_see_the_same_share_one_statement(
         assert _post(fast, q, {}, tok) == _post(slow, q, {}, tok)
     if not fast.app.state.flowgen.db.is_sqlite:  # type: ignore[attr-defined]
         assert len(compiled) == 2  # the admins' statement, the teacher's
+
+
+def _users_with(client: TestClient, email: str) -> int:
+    q = "query($e: String!) { users(where: {email: {eq: $e}}) { totalCount } }"
+    return int(
+        orjson.loads(_post(client, q, {"e": email}, ADMIN)[1])["data"]["users"]["totalCount"]
+    )
+
+
+def test_mutations_run_once_and_report_errors_as_graphql_core(
+    apps: tuple[TestClient, TestClient, Spy], seeded: dict[str, Any]
+) -> None:
+    """Mutations run on plans too. A failing one answers byte for byte as graphql-core
+    (bad input, a conflict, a refusal), and a root field that already ran is never run
+    again when a later one fails: graphql-core finishes the request from a replay."""
+    fast, slow, spy = apps
+    taken = f"taken-{TAG}@x.io"
+    create = "mutation($i: CreateUserInput!) { createUser(input: $i) { id email role } }"
+    assert _post(slow, create, {"i": {"email": taken, "name": "T"}}, ADMIN)[0] == 200
+    failing = [
+        (create, {"i": {"email": "not-an-email", "name": ""}}, ADMIN),  # every field error
+        (create, {"i": {"email": taken, "name": "Again"}}, ADMIN),  # unique violation
+        (create, {"i": {"email": f"s-{TAG}@x.io", "name": "S"}}, _callers(seeded)["student"]),
+        ('mutation { deleteUser(id: "999999999") { id } }', {}, ADMIN),  # no such row
+    ]
+    for query, variables, tok in failing:
+        assert _post(fast, query, variables, tok) == _post(slow, query, variables, tok), query
+
+    before = spy.answered
+    ok = f"ok-{TAG}@x.io"
+    status, body = _post(fast, create, {"i": {"email": ok, "name": "Ok"}}, ADMIN)
+    assert status == 200 and orjson.loads(body)["data"]["createUser"]["email"] == ok
+    assert spy.answered == before + 1  # on the plan, not graphql-core
+
+    two = (
+        "mutation($a: CreateUserInput!, $b: CreateUserInput!) {"
+        " a: createUser(input: $a) { email } b: createUser(input: $b) { email } }"
+    )
+    first = f"first-{TAG}@x.io"
+    variables = {"a": {"email": first, "name": "A"}, "b": {"email": taken, "name": "B"}}
+    answer = orjson.loads(_post(fast, two, variables, ADMIN)[1])
+    assert answer["data"] is None  # b is non-null: its error nulls the whole data, as always
+    assert [e["path"] for e in answer["errors"]] == [["b"]]
+    assert _users_with(fast, first) == 1  # a ran once (a second run would have conflicted)
+
+
+def test_a_result_graphql_core_must_report_is_completed_from_the_replay(
+    apps: tuple[TestClient, TestClient, Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write succeeded but its result breaks the schema (a null name): the plan gives
+    way and graphql-core reports the error from the recorded result, without writing
+    again."""
+    fast, _, _ = apps
+    users = REGISTRY.services["User"]
+    calls: list[Any] = []
+    create = users.create
+
+    async def nameless(ctx: Any, data: Any) -> Any:
+        calls.append(data)
+        return {**await create(ctx, data), "name": None}
+
+    monkeypatch.setattr(users, "create", nameless)
+    email = f"nameless-{TAG}@x.io"
+    q = "mutation($i: CreateUserInput!) { createUser(input: $i) { email name } }"
+    answer = orjson.loads(_post(fast, q, {"i": {"email": email, "name": "N"}}, ADMIN)[1])
+    assert answer["data"] is None
+    assert [e["path"] for e in answer["errors"]] == [["createUser", "name"]]
+    assert len(calls) == 1 and _users_with(fast, email) == 1
