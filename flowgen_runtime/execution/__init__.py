@@ -1,5 +1,5 @@
-"""A compiled executor for queries: plans built once per document, run without
-graphql-core, and on PostgreSQL compiled further into a single SQL statement.
+"""A compiled executor for queries and mutations: plans built once per document, run
+without graphql-core, and (queries, on PostgreSQL) compiled further into one SQL statement.
 
 :class:`Executor` keeps the plans of each cached :class:`~flowgen_runtime.documents.Document`
 (per operation and variables) and runs each request the fastest way that gives exactly
@@ -8,8 +8,11 @@ graphql-core's answer:
 1. :mod:`.sql` - one statement returning the whole result as JSON (PostgreSQL, queries whose
    reads are all generated ones; documents answered from the cache keep step 2, where
    the entity cache and its single flight live);
-2. :mod:`.run` - the plan run breadth first over the services;
-3. None - graphql-core executes (errors, introspection, interfaces...).
+2. :mod:`.run` - the plan run breadth first over the services (a mutation's root fields
+   one after the other);
+3. None - graphql-core executes (errors, introspection, interfaces...); for a mutation
+   that fails, a :class:`~.run.Replay` with which graphql-core finishes it without
+   running its root fields again.
 """
 
 from __future__ import annotations

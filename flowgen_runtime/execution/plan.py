@@ -4,10 +4,11 @@ every resolver and serializer looked up once per (document, operation, variables
 The idea is graphql-jit's: graphql-core redoes this work for every object of every
 request (collecting a list item's fields, coercing ``exams(first: 5 ...)``'s arguments once
 per parent user, looking up the field definition...). A plan does it once; running it
-(:mod:`.run`) is then a loop over rows. Anything the plan does not model makes
-:func:`compile_plan` return ``None``, and the request runs on graphql-core as before:
-mutations and subscriptions, interfaces and unions, introspection other than
-``__typename``, and directives other than ``@skip``/``@include``.
+(:mod:`.run`) is then a loop over rows. Queries and mutations compile (a mutation's
+root fields run one after the other, and never twice: see :class:`.run.Replay`).
+Anything the plan does not model makes :func:`compile_plan` return ``None``, and the
+request runs on graphql-core as before: subscriptions, interfaces and unions,
+introspection other than ``__typename``, and directives other than ``@skip``/``@include``.
 """
 
 from __future__ import annotations
