@@ -86,6 +86,22 @@ def apps(
         yield fast, slow, spy
 
 
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The plans the executor compiles SQL for during the test."""
+    import flowgen_runtime.execution as execution
+
+    seen: list[Any] = []
+    compile_sql = execution.compile_sql
+
+    def counting(*args: Any) -> Any:
+        seen.append(args[0])
+        return compile_sql(*args)
+
+    monkeypatch.setattr(execution, "compile_sql", counting)
+    return seen
+
+
 def _post(client: TestClient, query: str, variables: Any, as_: str | None) -> tuple[int, bytes]:
     headers = {"authorization": f"Bearer {as_}"} if as_ else {}
     r = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
@@ -260,21 +276,11 @@ def test_corpus_is_not_trivial(
 def test_one_statement_serves_every_value_of_a_lifted_variable(
     apps: tuple[TestClient, TestClient, Spy],
     seeded: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    compiled: list[Any],
 ) -> None:
     """``user(id: $id)``: the statement is compiled once and bound per request; values
     the services refuse (not an id, out of range) and missing rows answer as graphql-core."""
-    import flowgen_runtime.execution as execution
-
     fast, slow, spy = apps
-    compiled: list[Any] = []
-    compile_sql = execution.compile_sql
-
-    def counting(*args: Any) -> Any:
-        compiled.append(args[0])
-        return compile_sql(*args)
-
-    monkeypatch.setattr(execution, "compile_sql", counting)
     q = f"query($id: ID!) {{ user(id: $id) {{ id name a{TAG}: role }} }}"
     ids = [seeded["teacher"], *seeded["students"], "999999999", "abc", "99999999999", "-1"]
     before = spy.by_sql
@@ -303,21 +309,11 @@ def test_a_bad_first_value_does_not_spoil_the_statement(
 def test_callers_who_see_the_same_share_one_statement(
     apps: tuple[TestClient, TestClient, Spy],
     seeded: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    compiled: list[Any],
 ) -> None:
     """Statements are cached by what the caller may read, not by its token: two admins
     share one, and a teacher's renewed token reuses the teacher's."""
-    import flowgen_runtime.execution as execution
-
     fast, slow, _ = apps
-    compiled: list[Any] = []
-    compile_sql = execution.compile_sql
-
-    def counting(*args: Any) -> Any:
-        compiled.append(args[0])
-        return compile_sql(*args)
-
-    monkeypatch.setattr(execution, "compile_sql", counting)
     q = f'{{ exams(first: 3, where: {{slug: {{endsWith: "{TAG}"}}}}) {{ nodes {{ title }} }} }}'
     teacher = seeded["teacher"]
     callers = [
