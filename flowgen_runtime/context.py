@@ -96,6 +96,10 @@ class Context:
         read = self._read(meta)
         return frozenset() if read is None else read.hidden
 
+    def seen(self, meta: Any) -> list[Any]:
+        """What the caller sees of ``meta`` (its rows, its hidden fields), for cache keys."""
+        return [self.rows(meta), sorted(self.hidden(meta))]
+
     @property
     def db(self) -> Any:
         return self.state.db

@@ -61,8 +61,10 @@ class Document:
     """Variables the variable-dependent rules can read (see ``DocumentCache.validate``)."""
     cache_ttl: dict[str | None, int | None] = field(default_factory=dict)
     """Response-cache TTL per operation name (None: not cacheable)."""
-    plans: dict[Any, Any] = field(default_factory=dict)
+    plans: dict[bytes, Any] = field(default_factory=dict)
     """Compiled execution plans by operation and variables (see :mod:`.execution`)."""
+    executable: dict[str | None, bool] = field(default_factory=dict)
+    """Per operation name: may the compiled executor run it (see :mod:`.execution`)."""
 
 
 class DocumentCache:

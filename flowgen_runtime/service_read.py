@@ -44,15 +44,11 @@ class ReadMixin(ServiceBase):
             "system"
             if ctx.system
             else json.dumps(
-                [access.scope, *(self._seen(ctx, name) for name in sorted(others))], default=str
+                [access.scope, *(ctx.seen(ctx.registry.services[n].meta) for n in sorted(others))],
+                default=str,
             )
         )
         return await ctx.cache.get_or_load(entities, self.meta.cache_ttl, (*key, scope), load)
-
-    @staticmethod
-    def _seen(ctx: Context, entity: str) -> Any:
-        meta = ctx.registry.services[entity].meta
-        return [ctx.rows(meta), sorted(ctx.hidden(meta))]
 
     async def get(self, ctx: Context, id: Any) -> dict[str, Any] | None:
         pk = self.parse_id(id)

@@ -25,7 +25,6 @@ from typing import Any
 import orjson
 from graphql import GraphQLSchema, OperationType, get_operation_ast
 
-from ..errors import ForbiddenError, UnauthenticatedError
 from .plan import Plan, compile_plan
 from .run import Replay, run
 from .sql import BadValue, SqlPlan, compile_sql, finish
@@ -49,17 +48,16 @@ class Executor:
     def runs(self, doc: Any, operation_name: str | None) -> bool:
         """Whether the operation is one the executor may run (a query or a mutation;
         subscriptions go to graphql-core), remembered per document."""
-        plans: dict[Any, Any] = doc.plans
-        found = plans.get(("query?", operation_name))
+        found = doc.executable.get(operation_name)
         if found is None:
             operation = get_operation_ast(doc.node, operation_name)
             found = operation is not None and operation.operation != OperationType.SUBSCRIPTION
-            plans[("query?", operation_name)] = found
+            doc.executable[operation_name] = found
         return bool(found)
 
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
         """The plan of ``doc`` (a parsed, validated Document) for these inputs, cached."""
-        plans: dict[Any, Any] = doc.plans
+        plans: dict[bytes, Plan | None] = doc.plans
         if not self.runs(doc, operation_name):
             return None
         key = orjson.dumps([operation_name, variables], option=orjson.OPT_SORT_KEYS)
@@ -68,12 +66,11 @@ class Executor:
         if len(plans) >= _MAX_PLANS_PER_DOCUMENT:  # bounded: variables vary per request
             plans.clear()
         found = compile_plan(self.schema, doc.node, operation_name, variables)
-        if found is not None:
-            cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
+        cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
+        if found is not None and not cached and not found.mutation:
             shape = {k: v for k, v in (variables or {}).items() if k not in found.lifted}
             sql_key = (doc.text, operation_name, orjson.dumps(shape, option=orjson.OPT_SORT_KEYS))
-            use_sql = not cached and not found.mutation
-            found = dataclasses.replace(found, use_sql=use_sql, sql_key=sql_key)
+            found = dataclasses.replace(found, use_sql=True, sql_key=sql_key)
         plans[key] = found
         return found
 
@@ -88,14 +85,7 @@ class Executor:
         memo: dict[str, Any] = self._anonymous if identity is None else identity.__dict__
         found = memo.get("_flowgen_visibility")
         if found is None:
-            seen = []
-            for name, service in sorted(ctx.registry.services.items()):
-                try:
-                    access = ctx.access(service.meta, "read")
-                except (ForbiddenError, UnauthenticatedError) as exc:
-                    seen.append([name, type(exc).__name__])
-                else:
-                    seen.append([name, access.rows, sorted(access.hidden)])
+            seen = [[n, ctx.seen(s.meta)] for n, s in sorted(ctx.registry.services.items())]
             found = memo["_flowgen_visibility"] = orjson.dumps(
                 seen, option=orjson.OPT_SORT_KEYS, default=str
             )
@@ -109,7 +99,7 @@ class Executor:
             if found is not None:
                 return found
         result = await run(plan, context)
-        if not isinstance(result, dict) and hasattr(context, "forget_loaders"):
+        if not isinstance(result, dict):
             context.forget_loaders()  # graphql-core starts over with empty DataLoaders
         return result
 
