@@ -94,8 +94,6 @@ class FieldPlan:
 class ObjectPlan:
     type: GraphQLObjectType
     fields: tuple[FieldPlan, ...]
-    resolved: tuple[FieldPlan, ...]
-    """The fields that call a resolver (the others read the parent or are constants)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +178,7 @@ class _Compiler:
         fields = tuple(
             self._field(type_, key, nodes, (*path, key)) for key, nodes in grouped.items()
         )
-        resolved = tuple(f for f in fields if f.resolve is not None)
-        return ObjectPlan(type_, fields, resolved)
+        return ObjectPlan(type_, fields)
 
     def _field(
         self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode], path: tuple[str, ...]

@@ -139,7 +139,7 @@ class _Run:
         completed: list[list[Any] | None] = []
         deferred = []
         for field, column in zip(plan.fields, columns, strict=True):
-            if _has_objects(field.shape):
+            if field.sub is not None:
                 deferred.append((len(completed), self.complete(field.shape, column)))
                 completed.append(None)
             else:
@@ -185,12 +185,6 @@ class _Run:
         present = [v for v in values if v is not None]
         objects = iter(await self.objects(shape.object, present))
         return [None if v is None else next(objects) for v in values]
-
-
-def _has_objects(shape: Shape) -> bool:
-    while shape.inner is not None:
-        shape = shape.inner
-    return shape.object is not None
 
 
 def _leaves(shape: Shape, values: list[Any]) -> list[Any]:
