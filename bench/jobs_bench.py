@@ -3,6 +3,7 @@
 Not a test: it prints a table of rates. Run from the repository root::
 
     .venv/bin/python bench/jobs_bench.py [--jobs 10000] [--redis-url redis://127.0.0.1:6379/0]
+        [--only enqueue|processing]
 
 It builds ``tests/e2e/jobs_app`` (its ``noop`` job is the trivial job) into a temp folder
 and measures, each under its own key prefix:
@@ -47,6 +48,7 @@ from typing import Any
 
 import bullmq
 import httpx
+import redis as sync_redis
 from flowgen_runtime.auth import Identity, mint
 from flowgen_runtime.settings import Settings
 
@@ -164,9 +166,8 @@ async def http_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]
             )
             assert check.status_code == 200 and "errors" not in check.json(), check.text
             if shutil.which("wrk") is not None:
-                return {
-                    "GraphQL enqueueNoop (HTTP, 1 server process, wrk)": wrk_rate(args, url, auth)
-                }
+                label = "GraphQL enqueueNoop (HTTP, 1 server process, wrk)"
+                return {label: wrk_rate(args, url, auth, server, label)}
 
             async def post(i: int) -> None:
                 r = await client.post(
@@ -205,8 +206,15 @@ end
 """
 
 
-def wrk_rate(args: argparse.Namespace, url: str, auth: dict[str, str]) -> float:
-    """Requests/s of ``wrk -t1 -c<parallel>`` posting the mutation, each with its own ``n``."""
+def wrk_rate(
+    args: argparse.Namespace,
+    url: str,
+    auth: dict[str, str],
+    server: subprocess.Popen[bytes],
+    label: str,
+) -> float:
+    """Requests/s of ``wrk -t1 -c<parallel>`` posting the mutation, each with its own ``n``;
+    also the server's and Redis's CPU per request during the timed run (into ``CPU``)."""
     body = json.dumps({"query": MUTATION, "variables": {"i": {"n": 12345}}})
     env = {**os.environ, "WRK_AUTH": auth["authorization"],
            "WRK_BODY": body.replace("%", "%%").replace("12345", "%d")}  # fmt: skip
@@ -223,7 +231,12 @@ def wrk_rate(args: argparse.Namespace, url: str, auth: dict[str, str]) -> float:
             return found
 
         run(1)  # warm-up
+        redis = sync_redis.Redis.from_url(args.redis_url)
+        cpu_before, redis_before = tree_cpu_s([server]), _cpu_s(redis.info("cpu"))
         found = run(args.http_seconds)
+        cpu, redis_cpu = tree_cpu_s([server]) - cpu_before, _cpu_s(redis.info("cpu")) - redis_before
+        redis.close()
+    CPU[label] = (cpu / found["requests"] * 1e6, redis_cpu / found["requests"] * 1e6)
     return float(found["requests"] / found["seconds"])
 
 
@@ -294,7 +307,7 @@ async def processing(
 
 
 CPU: dict[str, tuple[float, float]] = {}
-"""Per processing label: (worker CPU µs per job, Redis CPU µs per job)."""
+"""Per label: (worker or server CPU µs per job, Redis CPU µs per job)."""
 
 
 def tree_cpu_s(procs: list[subprocess.Popen[bytes]]) -> float:
@@ -314,7 +327,10 @@ def tree_cpu_s(procs: list[subprocess.Popen[bytes]]) -> float:
 
 
 async def redis_cpu_s(queue: bullmq.Queue) -> float:
-    info = await queue.client.info("cpu")
+    return _cpu_s(await queue.client.info("cpu"))
+
+
+def _cpu_s(info: Any) -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
@@ -358,19 +374,25 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build_app(root)
-        results |= await python_enqueue(args, root)
-        results |= await http_enqueue(args, root)
-        if has_node:
-            results |= node_enqueue(args)
-            results |= await processing(args, "Node BullMQ worker, 1 process", node_worker(args))
-        for count, level in [(1, "INFO"), (1, "WARNING"), (args.processes, "WARNING")]:
-            label = f"Flowgen worker, {count} process(es), LOG_LEVEL={level}"
-            results |= await processing(args, label, flowgen_workers(args, root, count, level))
+        if args.only in (None, "enqueue"):
+            results |= await python_enqueue(args, root)
+            results |= await http_enqueue(args, root)
+            if has_node:
+                results |= node_enqueue(args)
+        if args.only in (None, "processing"):
+            if has_node:
+                label = "Node BullMQ worker, 1 process"
+                results |= await processing(args, label, node_worker(args))
+            for count, level in [(1, "INFO"), (1, "WARNING"), (args.processes, "WARNING")]:
+                label = f"Flowgen worker, {count} process(es), LOG_LEVEL={level}"
+                results |= await processing(args, label, flowgen_workers(args, root, count, level))
     width = max(map(len, results))
     print(f"\n{args.jobs} jobs, parallel {args.parallel}, worker concurrency {args.concurrency}")
     for name, value in results.items():
         cpu = (
-            "  (CPU per job: worker {:.0f} µs, Redis {:.0f} µs)".format(*CPU[name])
+            "  (CPU per job: {} {:.0f} µs, Redis {:.0f} µs)".format(
+                "server" if "HTTP" in name else "worker", *CPU[name]
+            )
             if name in CPU
             else ""
         )
@@ -390,6 +412,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     p.add_argument("--warmup", type=float, default=4.0, help="Seconds for workers to connect.")
     p.add_argument("--http-seconds", type=int, default=5, help="Seconds of each timed wrk run.")
+    p.add_argument("--only", choices=["enqueue", "processing"], help="Run one half of the bench.")
     return p.parse_args()
 
 
