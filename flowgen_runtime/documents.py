@@ -62,7 +62,11 @@ class Document:
     cache_ttl: dict[str | None, int | None] = field(default_factory=dict)
     """Response-cache TTL per operation name (None: not cacheable)."""
     plans: dict[bytes, Any] = field(default_factory=dict)
-    """Compiled execution plans by operation and variables (see :mod:`.execution`)."""
+    """Execution plans of queries by operation and variables (see :mod:`.execution`)."""
+    compiled: dict[tuple[str | None, bytes], Any] = field(default_factory=dict)
+    """Compiled operations by operation and ``@skip``/``@include`` values."""
+    switches: tuple[str, ...] | None = None
+    """The variables ``@skip``/``@include`` read (None: not looked for yet)."""
     executable: dict[str | None, bool] = field(default_factory=dict)
     """Per operation name: may the compiled executor run it (see :mod:`.execution`)."""
 

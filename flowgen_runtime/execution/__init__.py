@@ -23,9 +23,9 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema, OperationType, get_operation_ast
+from graphql import GraphQLSchema, OperationDefinitionNode, OperationType, get_operation_ast
 
-from .plan import Plan, compile_plan
+from .plan import Compiled, Plan, bind, coerce, compile_operation, compile_plan, switches
 from .run import Replay, run
 from .sql import BadValue, SqlPlan, compile_sql, finish
 
@@ -56,23 +56,51 @@ class Executor:
         return bool(found)
 
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
-        """The plan of ``doc`` (a parsed, validated Document) for these inputs, cached."""
-        plans: dict[bytes, Plan | None] = doc.plans
+        """The plan of ``doc`` (a parsed, validated Document) for these inputs.
+
+        A query's plans are kept per variable values (a query is often sent again with
+        the same ones); a mutation's are not (its input is new each time). Either way
+        the operation is compiled once per ``@skip``/``@include`` values, and a request
+        with new variables only coerces them and computes the arguments that use them."""
         if not self.runs(doc, operation_name):
             return None
+        plans: dict[bytes, Plan | None] = doc.plans
         key = orjson.dumps([operation_name, variables], option=orjson.OPT_SORT_KEYS)
         if key in plans:
             return plans[key]
-        if len(plans) >= _MAX_PLANS_PER_DOCUMENT:  # bounded: variables vary per request
-            plans.clear()
-        found = compile_plan(self.schema, doc.node, operation_name, variables)
+        operation = get_operation_ast(doc.node, operation_name)
+        coerced = coerce(self.schema, operation, variables)
+        compiled = None
+        if coerced is not None:
+            assert operation is not None
+            compiled = self._compiled(doc, operation, coerced, variables)
+        found = None if compiled is None or coerced is None else bind(compiled, coerced)
+        if found is not None and found.mutation:
+            return found
         cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
-        if found is not None and not cached and not found.mutation:
+        if found is not None and not cached:
             shape = {k: v for k, v in (variables or {}).items() if k not in found.lifted}
             sql_key = (doc.text, operation_name, orjson.dumps(shape, option=orjson.OPT_SORT_KEYS))
             found = dataclasses.replace(found, use_sql=True, sql_key=sql_key)
+        if len(plans) >= _MAX_PLANS_PER_DOCUMENT:  # bounded: variables vary per request
+            plans.clear()
         plans[key] = found
         return found
+
+    def _compiled(
+        self, doc: Any, operation: OperationDefinitionNode, coerced: Any, variables: Any
+    ) -> Compiled | None:
+        if doc.switches is None:
+            doc.switches = switches(doc.node)
+        values = [(variables or {}).get(name) for name in doc.switches]
+        name = operation.name.value if operation.name else None
+        key = (name, orjson.dumps(values) if values else b"")
+        found: dict[tuple[str | None, bytes], Compiled | None] = doc.compiled
+        if key not in found:
+            if len(found) >= _MAX_PLANS_PER_DOCUMENT:
+                found.clear()
+            found[key] = compile_operation(self.schema, doc.node, operation, coerced)
+        return found[key]
 
     def _visibility(self, ctx: Any) -> bytes:
         """What a compiled statement depends on about the caller: its read access (row

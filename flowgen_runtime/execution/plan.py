@@ -1,10 +1,16 @@
 """Compile a validated query into a plan: every field collected, every argument coerced,
-every resolver and serializer looked up once per (document, operation, variables).
+every resolver and serializer looked up once per document and operation.
 
 The idea is graphql-jit's: graphql-core redoes this work for every object of every
 request (collecting a list item's fields, coercing ``exams(first: 5 ...)``'s arguments once
 per parent user, looking up the field definition...). A plan does it once; running it
-(:mod:`.run`) is then a loop over rows. Queries and mutations compile (a mutation's
+(:mod:`.run`) is then a loop over rows.
+
+Compiling is split in two so that a request with new variable values costs little: the
+:class:`Compiled` operation (collected fields, resolvers, shapes, constant arguments)
+depends on variables only through ``@skip``/``@include``; :func:`bind` then coerces a
+request's variables and computes the arguments that use them, giving the :class:`Plan`
+that runs. Queries and mutations compile (a mutation's
 root fields run one after the other, and never twice: see :class:`.run.Replay`).
 Anything the plan does not model makes :func:`compile_plan` return ``None``, and the
 request runs on graphql-core as before: subscriptions, interfaces and unions,
@@ -15,13 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as attribute
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
     GraphQLIncludeDirective,
     GraphQLList,
     GraphQLNonNull,
@@ -30,6 +40,7 @@ from graphql import (
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
+    Node,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -48,6 +59,7 @@ from graphql.execution.values import (
 )
 
 LEAF, LIST, NON_NULL, OBJECT = range(4)
+_ABSENT = object()
 _KNOWN_DIRECTIVES = {"skip", "include"}
 
 
@@ -74,7 +86,15 @@ class FieldPlan:
     attr: str | None = None
     """Read ``parent[attr]`` (the default resolver, also Ariadne's ``resolve_to``)."""
     resolve: Callable[..., Any] | None = None
-    args: Mapping[str, Any] | None = None
+    args: Mapping[str, Any] = attribute(default_factory=dict)
+    """The arguments, when none of them uses a variable (else see ``slot``)."""
+    slot: int = -1
+    """Index of this field's arguments in :attr:`Plan.args` when they use variables."""
+    direct: tuple[tuple[str, str, bool], ...] | None = None
+    """When every argument that uses a variable *is* a variable: (argument, variable,
+    argument is non-null) for each, and ``args`` holds the others; :func:`bind` then
+    puts the variables' values in place instead of coercing every argument again."""
+    definition: GraphQLField | None = None
     nodes: tuple[FieldNode, ...] = ()
     return_type: Any = None
     typename: str | None = None
@@ -97,49 +117,150 @@ class ObjectPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Compiled:
+    """An operation compiled for given ``@skip``/``@include`` values, whatever the other
+    variables: :func:`bind` makes it a :class:`Plan` for one request's variables."""
+
     schema: GraphQLSchema
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
-    variables: VariableValues
     root: ObjectPlan
+    bound: tuple[FieldPlan, ...] = ()
+    """The fields whose arguments use variables, by ``slot``."""
     lifted: frozenset[str] = frozenset()
-    mutation: bool = False
-    """Root fields run one after the other, never twice (see :class:`.run.Replay`)."""
     """Variables that only feed a root ``get``/lookup argument: :mod:`.sql` binds them as
     parameters, so one statement serves every value (``user(id: $id)``)."""
+    mutation: bool = False
+    """Root fields run one after the other, never twice (see :class:`.run.Replay`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A :class:`Compiled` operation with one request's variables."""
+
+    compiled: Compiled
+    variables: VariableValues
+    args: tuple[Mapping[str, Any], ...] = ()
+    """The arguments of ``compiled.bound``'s fields, for these variables."""
     use_sql: bool = False
     """Try :mod:`.sql` first (set by the executor)."""
     sql_key: tuple[Any, ...] = ()
     """What the statement of this plan depends on besides the caller (set by the executor):
     the document, the operation, and the variables other than the lifted ones."""
 
+    @property
+    def root(self) -> ObjectPlan:
+        return self.compiled.root
+
+    @property
+    def mutation(self) -> bool:
+        return self.compiled.mutation
+
+    @property
+    def lifted(self) -> frozenset[str]:
+        return self.compiled.lifted
+
+    def args_of(self, field: FieldPlan) -> Mapping[str, Any]:
+        """The arguments of ``field`` in this request."""
+        return field.args if field.slot < 0 else self.args[field.slot]
+
 
 def compile_plan(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Any
 ) -> Plan | None:
-    """The plan of a query operation of a *validated* document, or None if unsupported
-    (including variables that do not coerce: graphql-core reports those)."""
+    """The plan of an operation of a *validated* document for these variables, or None if
+    unsupported (including variables that do not coerce: graphql-core reports those)."""
     operation = get_operation_ast(document, operation_name)
-    if operation is None or operation.operation == OperationType.SUBSCRIPTION:
+    coerced = coerce(schema, operation, variables)
+    if operation is None or coerced is None:
+        return None
+    compiled = compile_operation(schema, document, operation, coerced)
+    return None if compiled is None else bind(compiled, coerced)
+
+
+def coerce(
+    schema: GraphQLSchema, operation: OperationDefinitionNode | None, variables: Any
+) -> VariableValues | None:
+    """The operation's variables coerced, or None when they do not coerce."""
+    if operation is None:
+        return None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    return None if isinstance(coerced, list) else coerced
+
+
+def compile_operation(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+) -> Compiled | None:
+    """The compiled operation; ``variables`` are read only by ``@skip``/``@include``."""
+    if operation.operation == OperationType.SUBSCRIPTION:
         return None
     mutation = operation.operation == OperationType.MUTATION
     root_type = schema.mutation_type if mutation else schema.query_type
     if root_type is None:
         return None
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if isinstance(coerced, list):
-        return None
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    compiler = _Compiler(schema, fragments, coerced)
+    compiler = _Compiler(schema, fragments, variables)
     try:
         root = compiler.object(root_type, [operation.selection_set], ())
     except Unsupported:
         return None
     lifted = frozenset() if mutation else _lifted(document, root)
-    return Plan(schema, operation, fragments, coerced, root, lifted, mutation=mutation)
+    bound = tuple(compiler.bound)
+    return Compiled(schema, operation, fragments, root, bound, lifted, mutation)
+
+
+def bind(compiled: Compiled, variables: VariableValues) -> Plan | None:
+    """The plan of ``compiled`` for these (coerced) variables; None when an argument does
+    not take its value (graphql-core reports it)."""
+    try:
+        args = tuple(_bound_args(f, variables) for f in compiled.bound)
+    except GraphQLError:
+        return None
+    return Plan(compiled, variables, args)
+
+
+def _bound_args(field: FieldPlan, variables: VariableValues) -> Mapping[str, Any]:
+    if field.direct is not None:
+        args, values = dict(field.args), variables.coerced
+        for arg, variable, non_null in field.direct:
+            value = values.get(variable, _ABSENT)
+            if value is _ABSENT or (value is None and non_null):
+                break  # a default to apply, or an error to raise: graphql-core's way
+            args[arg] = value
+        else:
+            return args
+    assert field.definition is not None
+    return get_argument_values(field.definition, field.nodes[0], variables)
+
+
+def switches(document: DocumentNode) -> tuple[str, ...]:
+    """The variables that ``@skip``/``@include`` read: a compiled operation holds for
+    given values of these."""
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            if node.name.value in _KNOWN_DIRECTIVES:
+                found.update(_variables_in(node))
+
+    visit(document, Collect())
+    return tuple(sorted(found))
+
+
+def _variables_in(node: Node) -> set[str]:
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_variable(self, variable: VariableNode, *_: Any) -> None:
+            found.add(variable.name.value)
+
+    visit(node, Collect())
+    return found
 
 
 def _lifted(document: DocumentNode, root: ObjectPlan) -> frozenset[str]:
@@ -168,6 +289,7 @@ class _Compiler:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.bound: list[FieldPlan] = []
 
     def object(
         self, type_: GraphQLObjectType, selections: list[SelectionSetNode], path: tuple[str, ...]
@@ -204,16 +326,44 @@ class _Compiler:
         attr = _plain_attribute(resolve, name)
         if attr is not None:
             return FieldPlan(key, name, shape, attr=attr, **facts)
-        args = get_argument_values(definition, nodes[0], self.variables)
+        arguments = nodes[0].arguments or ()
         given = {
             (definition.args[a.name.value].out_name or a.name.value): a.value.name.value
-            for a in nodes[0].arguments or ()
+            for a in arguments
             if isinstance(a.value, VariableNode)
         }
+        if any(_variables_in(a) for a in arguments):
+            args, direct = self._direct(definition, nodes[0])
+            field = FieldPlan(
+                key, name, shape, resolve=resolve, args=args, slot=len(self.bound),
+                direct=direct, definition=definition, nodes=tuple(nodes), variables=given,
+                **facts,
+            )  # fmt: skip
+            self.bound.append(field)
+            return field
+        args = get_argument_values(definition, nodes[0])
         return FieldPlan(
-            key, name, shape, resolve=resolve, args=args, nodes=tuple(nodes), variables=given,
-            **facts,
+            key, name, shape, resolve=resolve, args=args, definition=definition,
+            nodes=tuple(nodes), variables=given, **facts,
         )  # fmt: skip
+
+    def _direct(
+        self, definition: GraphQLField, node: FieldNode
+    ) -> tuple[dict[str, Any], tuple[tuple[str, str, bool], ...] | None]:
+        """See :attr:`FieldPlan.direct`: the arguments without variables, and where each
+        variable goes; or ({}, None) when a variable is inside a value (``{email: $e}``)."""
+        direct = []
+        for a in node.arguments or ():
+            if isinstance(a.value, VariableNode):
+                argument = definition.args[a.name.value]
+                out = argument.out_name or a.name.value
+                direct.append((out, a.value.name.value, isinstance(argument.type, GraphQLNonNull)))
+            elif _variables_in(a):
+                return {}, None
+        try:  # with this request's variables: bind overwrites each of them
+            return get_argument_values(definition, node, self.variables), tuple(direct)
+        except GraphQLError:
+            return {}, None
 
     def _shape(
         self, type_: GraphQLOutputType, nodes: list[FieldNode], path: tuple[str, ...]

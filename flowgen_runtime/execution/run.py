@@ -79,7 +79,8 @@ async def _mutate(plan: Plan, context: Any) -> dict[str, Any] | Replay:
             columns.append(runner._resolve(plan.root, field, [None]))
             continue
         try:
-            value = field.resolve(None, runner.info(plan.root, field), **(field.args or {}))
+            info = runner.info(plan.root, field)
+            value = field.resolve(None, info, **plan.args_of(field))
             if isawaitable(value):
                 value = await value
         except Exception as exc:  # noqa: BLE001 - reported by graphql-core, from the replay
@@ -105,11 +106,12 @@ class _Run:
     def info(self, parent: ObjectPlan, field: FieldPlan) -> GraphQLResolveInfo:
         found = self.infos.get(id(field))
         if found is None:
-            plan = self.plan
+            plan, compiled = self.plan, self.plan.compiled
             found = self.infos[id(field)] = GraphQLResolveInfo(
                 field.name, list(field.nodes), field.return_type, parent.type,
-                Path(None, field.key, parent.type.name), plan.schema, plan.fragments, None,
-                plan.operation, plan.variables, self.context, is_awaitable, None, _HELPERS,
+                Path(None, field.key, parent.type.name), compiled.schema, compiled.fragments,
+                None, compiled.operation, plan.variables, self.context, is_awaitable, None,
+                _HELPERS,
             )  # fmt: skip
         return found
 
@@ -165,7 +167,7 @@ class _Run:
             if any(callable(v) for v in column):
                 raise Fallback(f"{field.name} is a method")
             return column
-        resolve, args, info = field.resolve, field.args or {}, self.info(plan, field)
+        resolve, args, info = field.resolve, self.plan.args_of(field), self.info(plan, field)
         assert resolve is not None
         return [resolve(p, info, **args) for p in parents]
 

@@ -96,7 +96,7 @@ def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
     this plan's lifted values are at fault."""
     if dialect.name != "postgresql":
         return None
-    builder = _Builder(ctx, plan.lifted)
+    builder = _Builder(ctx, plan)
     try:
         data = builder.root(plan.root)
     except BadValue:
@@ -151,13 +151,14 @@ def _floats(value: Any) -> Any:
 
 
 class _Builder:
-    def __init__(self, ctx: Any, liftable: frozenset[str] = frozenset()) -> None:
+    def __init__(self, ctx: Any, plan: Plan) -> None:
         self.ctx = ctx
+        self.args_of = plan.args_of
         self.registry = ctx.registry
         self.scope = Scope(ctx.registry, ctx)
         self._names = itertools.count()
         self.cursors: dict[tuple[str, ...], Cursors] = {}
-        self.liftable = liftable
+        self.liftable = plan.lifted
         self.lifted: dict[str, tuple[str, Callable[[Any], Any]]] = {}
         """Bound parameter name -> (variable, conversion of its value)."""
 
@@ -177,7 +178,7 @@ class _Builder:
         service = self.registry.services[read.entity]
         meta = service.meta
         self.ctx.access(meta, "read")  # raises: the services report the refusal
-        args = dict(field.args or {})
+        args = dict(self.args_of(field))
         sub = field.sub
         assert sub is not None
         if read.kind == "list":
@@ -247,7 +248,7 @@ class _Builder:
             t1 = self.alias(target)
             cond = sa.and_(t1.c[target.pk] == t.c[rel.fk], visible(self.scope, target, t1, {}, []))
             return sa.select(self.entity(target, sub, t1)).where(cond).scalar_subquery()
-        return self.connection(target, sub, dict(field.args or {}), (rel, meta, t))
+        return self.connection(target, sub, dict(self.args_of(field)), (rel, meta, t))
 
     def connection(
         self, meta: Any, plan: ObjectPlan, args: Mapping[str, Any], parent: Any

@@ -370,6 +370,52 @@ def test_mutations_run_once_and_report_errors_as_graphql_core(
     assert _users_with(fast, first) == 1  # a ran once (a second run would have conflicted)
 
 
+def test_an_operation_compiles_once_per_skip_and_include_values(
+    apps: tuple[TestClient, TestClient, Spy],
+    seeded: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New variable values (a mutation's input, a page size, a variable inside an input
+    object) reuse the compiled operation; only ``@skip``/``@include`` values compile
+    another one. Every answer is still graphql-core's."""
+    import flowgen_runtime.execution as execution
+
+    fast, slow, spy = apps
+    compilations: list[Any] = []
+    compile_operation = execution.compile_operation
+
+    def counting(*args: Any) -> Any:
+        compilations.append(args[2])
+        return compile_operation(*args)
+
+    monkeypatch.setattr(execution, "compile_operation", counting)
+    create = (
+        "mutation($e: String!, $n: String!) {"
+        f" createUser(input: {{email: $e, name: $n, role: STUDENT}}) {{ email name a{TAG}: role }} }}"
+    )
+    before = spy.answered
+    for i in range(3):
+        email = f"bound{i}-{TAG}@x.io"
+        answer = orjson.loads(_post(fast, create, {"e": email, "n": f"B{i}"}, ADMIN)[1])
+        assert answer == {
+            "data": {"createUser": {"email": email, "name": f"B{i}", f"a{TAG}": "STUDENT"}}
+        }
+        assert _users_with(slow, email) == 1
+    assert spy.answered == before + 3  # on the plan
+    assert len(compilations) == 1
+
+    del compilations[:]
+    query = (
+        "query($n: Int!, $w: Boolean!) { users(first: $n, orderBy: [{field: ID}],"
+        f' where: {{email: {{endsWith: "{TAG}@x.io"}}}}) {{ nodes {{ a{TAG}: email'
+        " mentor @include(if: $w) { name } } } }"
+    )
+    for n, w in [(1, True), (2, True), (3, False), (1, False), (4, True)]:
+        variables = {"n": n, "w": w}
+        assert _post(fast, query, variables, ADMIN) == _post(slow, query, variables, ADMIN)
+    assert len(compilations) == 2  # @include's two values
+
+
 def test_a_result_graphql_core_must_report_is_completed_from_the_replay(
     apps: tuple[TestClient, TestClient, Spy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
