@@ -65,7 +65,7 @@ import bullmq
 import pydantic
 from pydantic_core import to_jsonable_python
 
-from ..logging import bind_log_context, reset_log_context
+from ..logging import bind_log_context, log_json_line, reset_log_context
 from ..metrics import JOB_DURATION, JOBS, JOBS_STALLED
 from ._bullmq import Worker
 from .defs import JobDef, QueueDef
@@ -99,11 +99,28 @@ class HandlerImportError(ImportError):
 
 
 class JobLogger(logging.LoggerAdapter[logging.Logger]):
-    """A LoggerAdapter that merges its job fields into each call's own ``extra``."""
+    """A LoggerAdapter that merges its job fields into each call's own ``extra``.
+
+    A plain call (no ``exc_info``, ``stack_info`` ...) going only to the JSON log handler is
+    written by :func:`~flowgen_runtime.logging.log_json_line`, for half the cost.
+    """
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if not self.logger.isEnabledFor(level):
+            return
+        if not kwargs or (len(kwargs) == 1 and "extra" in kwargs):
+            fields = self.extra or {}
+            if kwargs and kwargs["extra"]:
+                fields = {**fields, **kwargs["extra"]}
+            if log_json_line(self.logger, level, msg, args, fields):
+                return
+        # this frame is not logging's own: the caller is one further up
+        kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
+        super().log(level, msg, *args, **kwargs)
 
 
 @dataclass
@@ -266,7 +283,7 @@ class WorkerGroup:
         # Every log line of the job (services, libraries) carries its request and job id.
         token = bind_log_context(request_id=ctx.request_id, job_id=ctx.job_id)
         try:
-            # DEBUG: one INFO line per job (the outcome) costs ~40% of a trivial job's time
+            # DEBUG: one INFO line per job (the outcome) is already a quarter of a trivial job
             if logger.isEnabledFor(logging.DEBUG):
                 ctx.logger.debug("job %s started (attempt %d)", _label(ctx), ctx.attempt)
             try:

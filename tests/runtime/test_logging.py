@@ -7,14 +7,17 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flowgen_runtime.logging import (
+    _utc_ms,
     bind_log_context,
     configure_logging,
     get_logger,
     log_context,
+    log_json_line,
     request_id,
     reset_log_context,
     scoped_log_context,
@@ -154,3 +157,75 @@ async def test_context_is_per_task() -> None:
     entries = sorted(lines(stream), key=lambda entry: str(entry["request_id"]))
     assert [(e["request_id"], e["user"]) for e in entries] == [("r1", "R1"), ("r2", "R2")]
     assert log_context() == {}  # nothing leaked into the calling task
+
+
+@contextmanager
+def only_flowgen_handler() -> Iterator[None]:
+    """Take pytest's capturing handlers off the root logger for a while (as in a worker)."""
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    root.handlers = [h for h in saved if type(h).__name__ == "_FlowgenHandler"]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
+def test_log_json_line_writes_what_logging_would() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    log = get_logger("app.jobs")
+    calls: list[tuple[int, str, tuple[object, ...], dict[str, object]]] = [
+        (logging.INFO, "job %s done in %.0f ms", ("q/n#1", 2.5), {"job_id": "1", "attempt": 1}),
+        (logging.WARNING, "100% plain", (), {"request_id": None, "ts": "not mine"}),
+        (logging.INFO, "odd", (), {"obj": {1, 2}, "huge": 2**80, "_private": 1}),
+        (logging.ERROR, "context", (), {"queue": "explicit"}),
+    ]
+    rid = request_id.set("req-1")
+    token = bind_log_context(job_id="ctx-job", queue="ctx-queue", name="ctx-name")
+    try:
+        with only_flowgen_handler():
+            for level, msg, args, fields in calls:
+                log.log(level, msg, *args, extra=fields)
+                assert log_json_line(log, level, msg, args, fields)
+            assert not log_json_line(log, logging.DEBUG, "below the level", (), {})
+    finally:
+        reset_log_context(token)
+        request_id.reset(rid)
+    entries = lines(stream)
+    assert len(entries) == 2 * len(calls)
+    for slow, fast in zip(entries[::2], entries[1::2], strict=True):
+        assert abs(parse_ts(slow["ts"]) - parse_ts(fast["ts"])) < timedelta(seconds=1)
+        del slow["ts"], fast["ts"]
+        assert list(fast.items()) == list(slow.items())  # same keys, same order
+    assert entries[0]["msg"] == "job q/n#1 done in 2 ms" and entries[0]["request_id"] == "req-1"
+    assert entries[2]["request_id"] is None and entries[7]["queue"] == "explicit"
+
+
+def test_log_json_line_leaves_other_setups_to_logging() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    log = get_logger("app.jobs")
+    assert not log_json_line(log, logging.INFO, "pytest's handler is there too", (), {})
+    with only_flowgen_handler():
+        assert not log_json_line(log, logging.INFO, "%(a)s", ({"a": 1},), {})  # mapping args
+        assert not log_json_line(log, logging.INFO, "reserved", (), {"lineno": 1})
+        assert not log_json_line(log, logging.INFO, "%d", ("x",), {})  # logging reports it
+        log.addFilter(lambda record: True)
+        try:
+            assert not log_json_line(log, logging.INFO, "a filter", (), {})
+        finally:
+            log.filters.clear()
+        configure_logging("INFO", "console", stream=stream)
+        assert not log_json_line(log, logging.INFO, "console format", (), {})
+    assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("created", [0.0, 1.0005, 1700000000.9999996, 1700000000.1234, 1e9 + 0.5])
+def test_json_timestamps_are_those_of_datetime(created: float) -> None:
+    expected = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
+    assert _utc_ms(created) == expected.replace("+00:00", "Z")
+
+
+def parse_ts(value: object) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

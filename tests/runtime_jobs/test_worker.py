@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
 import time
+from typing import Any
 
 import bullmq
 import pytest
@@ -17,6 +20,8 @@ from flowgen_runtime.jobs import (
     WorkerGroup,
     job_status,
 )
+from flowgen_runtime.jobs import worker as worker_module
+from flowgen_runtime.logging import configure_logging, log_json_line
 
 from . import sample_handlers
 from .sample_handlers import RETRYING, queue_def
@@ -50,6 +55,42 @@ async def test_enqueue_and_process_end_to_end(
     assert len(job_lines) == 3  # started, the handler's line, completed
     assert [r.levelno for r in job_lines] == [logging.DEBUG, logging.INFO, logging.INFO]
     assert all(getattr(r, "request_id") == "req-7" for r in job_lines)  # noqa: B009
+
+
+async def test_job_lines_written_without_log_records_carry_the_job_fields(
+    queues: JobQueues, qdef: QueueDef, redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[str] = []
+
+    def counting(logger: logging.Logger, level: int, msg: object, *rest: Any) -> bool:
+        done = log_json_line(logger, level, msg, *rest)
+        if done:
+            written.append(str(msg))
+        return done
+
+    monkeypatch.setattr(worker_module, "log_json_line", counting)
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    configure_logging("INFO", "json", stream=stream)
+    root.handlers = [h for h in root.handlers if h not in saved]  # ours alone, as in a worker
+    try:
+        async with running(WorkerGroup([qdef], redis_url, prefix=prefix)):
+            ref = await queues.enqueue(qdef, "greet", {"text": "ab"}, request_id="req-8")
+            await wait_for_state(queues, qdef.name, ref["id"], {"completed"})
+    finally:
+        root.handlers, root.level = saved, level
+    assert written == ["greeting", "job %s completed in %.0f ms"]  # no LogRecord for either
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    job_lines = [e for e in entries if "job_id" in e]
+    assert [e["msg"] for e in job_lines][0] == "greeting"
+    assert job_lines[1]["msg"].startswith(f"job {qdef.name}/greet#{ref['id']} completed in ")
+    for entry in job_lines:
+        assert {k: entry[k] for k in ("job_id", "queue", "job_name", "attempt", "request_id")} == {
+            "job_id": ref["id"], "queue": qdef.name, "job_name": "greet", "attempt": 1,
+            "request_id": "req-8",
+        }  # fmt: skip
+        assert entry["logger"] == "flowgen.jobs" and entry["level"] == "INFO"
 
 
 async def test_explicit_handlers_context_extra_and_pydantic_results(
