@@ -42,6 +42,7 @@ import bullmq
 import msgpack
 from bullmq.custom_errors import DelayedError, WaitingChildrenError
 
+from ._fastjob import job_from_raw
 from ._pipeline import AutoPipeline, autopipeline
 
 
@@ -68,6 +69,27 @@ class Worker(bullmq.Worker):
     async def moveToActive(self, token: str) -> bullmq.Job | None:
         # A wait that timed out just as close() ran would otherwise take a due job.
         return None if self.closing else await super().moveToActive(token)
+
+    async def nextJobFromJobData(
+        self,
+        job_data: dict[str, Any] | None = None,
+        job_id: str | None = None,
+        limit_until: int = 0,
+        delay_until: int = 0,
+        token: str | None = None,
+    ) -> bullmq.Job | None:
+        if not job_data or job_id is None or job_data.get("rjk"):  # bullmq's own way
+            return await super().nextJobFromJobData(
+                job_data, job_id, limit_until, delay_until, token
+            )
+        # bullmq's, with the job built by job_from_raw (no job scheduler to advance)
+        self.limitUntil = max(limit_until, 0) or 0
+        if delay_until:
+            self.blockUntil = max(int(delay_until), 0) or 0
+        self.drained = False
+        job = job_from_raw(self, job_data, job_id)
+        job.token = token
+        return job
 
     def getBlockTimeout(self, block_until: int) -> float:
         timeout = float(super().getBlockTimeout(block_until))
@@ -169,7 +191,7 @@ class Worker(bullmq.Worker):
             },
             use_bin_type=True,
         )
-        value = json.dumps(result, separators=(",", ":"), allow_nan=False)
+        value = _encode(result)
         args = [job.id, round(time.time() * 1000), "returnvalue", value or "", "completed",
                 "1" if fetch_next else "", prefix, packed]  # fmt: skip
         return keys, args
@@ -193,6 +215,9 @@ class Worker(bullmq.Worker):
             pipeline, self._pipeline = self._pipeline, None
             await pipeline.aclose()
 
+
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+"""bullmq's ``json.dumps(val, separators=(",", ":"), allow_nan=False)``, the encoder made once."""
 
 # moveToFinished's KEYS before the target set (bullmq 3.4.4, Scripts.moveToFinishedArgs)
 _FINISH_KEYS = ["wait", "active", "prioritized", "events", "stalled", "limiter", "delayed",

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 _pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -36,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py packs otherwise
     _pack = None
 
-__all__ = ["AutoPipeline", "autopipeline"]
+__all__ = ["AutoPipeline", "PipelinedScript", "autopipeline"]
 
 _MAX_BATCH = 512  # commands per round trip; a few hundred KB at most for BullMQ's scripts
 
@@ -56,8 +56,12 @@ class AutoPipeline:
         """Batches sent so far (each one write and one read of the answers)."""
 
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
+        return await self.call(("EVALSHA", sha, numkeys, *keys_and_args))
+
+    async def call(self, command: tuple[Any, ...]) -> Any:
+        """Send ``command`` (e.g. ``("EVALSHA", sha, 1, key, arg)``) with the next batch."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((("EVALSHA", sha, numkeys, *keys_and_args), future))
+        self._pending.append((command, future))
         self._schedule()
         return await future
 
@@ -160,6 +164,34 @@ def autopipeline(owner: Any) -> AutoPipeline | None:
     pool = client.connection_pool
     own = type(pool)(connection_class=pool.connection_class, **pool.connection_kwargs)
     pipeline = AutoPipeline(Redis(connection_pool=own))
-    for script in commands.values():
+    for name, script in list(commands.items()):
         script.registered_client = pipeline
+        commands[name] = PipelinedScript(script, pipeline)
     return pipeline
+
+
+class PipelinedScript:
+    """A redis-py ``AsyncScript`` called through an :class:`AutoPipeline`, for less.
+
+    ``AsyncScript.__call__`` copies the keys and arguments into new tuples twice, imports
+    redis-py's ``Pipeline`` and asks whether the client is one (a ``typing.Protocol``
+    check) on every call: a few µs per job in a worker. A call naming its own ``client``
+    (bullmq passes a redis-py pipeline when adding jobs in bulk) goes to the script itself.
+    """
+
+    def __init__(self, script: Any, pipeline: AutoPipeline) -> None:
+        self.script = script
+        self.pipeline = pipeline
+
+    async def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
+        if client is not None:
+            return await self.script(keys, args, client)
+        keys, args = keys or (), args or ()
+        try:
+            return await self.pipeline.call(("EVALSHA", self.script.sha, len(keys), *keys, *args))
+        except NoScriptError:  # e.g. Redis restarted since: load it, call again (as redis-py)
+            self.script.sha = await self.pipeline.script_load(self.script.script)
+            return await self.pipeline.call(("EVALSHA", self.script.sha, len(keys), *keys, *args))
+
+    def __getattr__(self, name: str) -> Any:  # sha, script ...
+        return getattr(self.script, name)

@@ -55,6 +55,23 @@ async def test_autopipeline_errors_reach_only_their_caller(redis_url: str) -> No
         await pipeline.aclose()
 
 
+async def test_pipelined_script_loads_a_script_redis_does_not_know(redis_url: str) -> None:
+    from flowgen_runtime.jobs._pipeline import PipelinedScript
+
+    client = Redis.from_url(redis_url, decode_responses=True)
+    pipeline = AutoPipeline(client)
+    unique = f"fgtest {id(pipeline)} {asyncio.get_running_loop().time()}"
+    script = PipelinedScript(client.register_script(f"return {{ARGV[1], '{unique}'}}"), pipeline)
+    try:
+        assert not (await client.script_exists(script.sha))[0]
+        assert await script(keys=[], args=["a"]) == ["a", unique]  # NOSCRIPT, loaded, again
+        assert await script(args=["b"]) == ["b", unique]
+        assert await script([], ["c"], client) == ["c", unique]  # its own client: directly
+        assert pipeline.round_trips == 3
+    finally:
+        await pipeline.aclose()
+
+
 async def test_bullmq_queue_through_autopipeline_keeps_the_standard_layout(
     redis_url: str, prefix: str
 ) -> None:
@@ -206,3 +223,60 @@ async def test_completed_args_equal_bullmqs_own(
         assert msgpack.unpackb(ours[-1]) == msgpack.unpackb(theirs[-1])
     finally:
         await worker.close()
+
+
+@pytest.mark.parametrize(
+    "add_opts",
+    [
+        {},
+        {"attempts": 3, "backoff": {"type": "exponential", "delay": 100}},
+        {"attempts": 2, "backoff": 500, "removeOnComplete": {"count": 10}, "removeOnFail": True},
+        {"priority": 4, "lifo": True, "jobId": "custom-id"},
+        {"delay": 50},
+        {"deduplication": {"id": "d1"}},  # fromJSON's own way
+    ],
+    ids=lambda o: ",".join(o) or "plain",
+)
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"processedOn": "1700000000000", "ats": "1"},
+        {"processedOn": "1700000000000", "ats": "2", "atm": "1", "stc": "1"},
+        {"processedOn": "1", "ats": "2", "atm": "1", "stacktrace": '["Error: x"]',
+         "failedReason": "x", "progress": "50"},  # fromJSON's own way
+        {"rjk": "sched-1"},  # fromJSON's own way
+    ],
+    ids=["active", "retry", "failed-once", "scheduled"],
+)  # fmt: skip
+async def test_job_from_raw_equals_bullmqs_from_json(
+    redis_url: str,
+    prefix: str,
+    add_opts: dict[str, Any],
+    state: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowgen_runtime.jobs._fastjob import job_from_raw
+
+    from_json = bullmq.Job.fromJSON
+    slow: list[str] = []
+
+    def counting(*args: Any) -> bullmq.Job:
+        slow.append("fromJSON")
+        return from_json(*args)
+
+    queue = bullmq.Queue("rawq", {"connection": _connection(redis_url, True), "prefix": prefix})
+    try:
+        added = await queue.add("greet", {"text": "x", "n": [1, 2.5, None]}, add_opts)
+        raw = await queue.client.hgetall(f"{prefix}:rawq:{added.id}")
+        raw.update(state)
+        monkeypatch.setattr(bullmq.Job, "fromJSON", staticmethod(counting))
+        ours = job_from_raw(queue, dict(raw), str(added.id))
+        monkeypatch.undo()
+        theirs = bullmq.Job.fromJSON(queue, dict(raw), str(added.id))
+        assert vars(ours) == vars(theirs)
+        assert type(ours) is bullmq.Job
+    finally:
+        await queue.obliterate(force=True)
+        await queue.close()
+    unusual = "stacktrace" in state or "rjk" in state or "deduplication" in add_opts
+    assert slow == (["fromJSON"] if unusual else [])
