@@ -63,6 +63,12 @@ def build_app(loaded: LoadedSpecs) -> App:
     )
 
 
+RESERVED_TABLES = {
+    "flowgen_outbox": "the outbox of jobs held by transactions",
+    "alembic_version": "Alembic's revision table",
+}
+
+
 def _drafts(loaded: LoadedSpecs, problems: Problems) -> dict[str, Draft]:
     drafts: dict[str, Draft] = {}
     tables: dict[str, str] = {}
@@ -72,7 +78,12 @@ def _drafts(loaded: LoadedSpecs, problems: Problems) -> dict[str, Draft]:
             problems.add(doc, ("entity",), f"entity '{spec.entity}' is also defined in {other}")
             continue
         table = spec.table or plural_tail(snake(spec.entity))
-        if table in tables:
+        if table in RESERVED_TABLES:
+            problems.add(
+                doc, ("table",), f"table '{table}' is reserved ({RESERVED_TABLES[table]})",
+                "set another name with `table:`",
+            )  # fmt: skip
+        elif table in tables:
             problems.add(doc, ("table",), f"table '{table}' is also used by entity {tables[table]}")
         tables[table] = spec.entity
         fields = [

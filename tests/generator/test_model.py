@@ -231,3 +231,12 @@ def test_model_errors_carry_positions(tmp_path: Path) -> None:
     assert (error.line, error.col, error.path) == (4, 24, "relations.author.belongs_to")
     assert error.file == str(tmp_path / "specs" / "post.yaml")  # outside cwd: shown as given
     assert (error.message, error.hint) == ("unknown entity 'Usr'", None)
+
+
+@pytest.mark.parametrize("table", ["flowgen_outbox", "alembic_version"])
+def test_reserved_table_names_are_refused(tmp_path: Path, table: str) -> None:
+    with pytest.raises(SpecErrors) as info:
+        inline_app(tmp_path, box=f"entity: Box\ntable: {table}\nfields: {{label: string}}\n")
+    [error] = info.value.errors
+    assert (error.line, error.path) == (2, "table")
+    assert error.message.startswith(f"table '{table}' is reserved")
