@@ -28,12 +28,14 @@ join it: each runs in a SAVEPOINT of the block's session instead of a transactio
 own, so the rows and the jobs commit, or roll back, together; the written entities'
 cached reads are invalidated after the commit.
 
-Guarantee and its limit: no job without a commit. The converse is not guaranteed: if
-the process dies (or Redis is unreachable) between the commit and the ``add``, the
-jobs are lost; :class:`OutboxFlushError` is raised and logged with their ids. A durable
-outbox table (jobs written in the same transaction, relayed by the worker) would close
-that gap at the price of a table in every app's migrations and a relay loop; it is not
-built yet.
+Guarantee: no job without a commit, and no commit without its jobs. When the app has
+queues its models declare the ``flowgen_outbox`` table (:mod:`.outbox_store`): the held
+jobs are written to it in the same transaction, deleted once Redis has them, and a relay
+in every server and worker process adds any whose process died (or lost Redis) between
+the commit and the ``add``. Delivery is then at least once; a job keeps its id, so a
+second ``add`` of a job Redis still holds enqueues nothing. Without that table (a bare
+context in a script or test) the jobs are added after the commit only, and
+:class:`OutboxFlushError` names the ones Redis did not take.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .jobs import JobQueues, JobRef, PreparedJob
+from .outbox_store import forget, table_of, write
 
 __all__ = ["Outbox", "OutboxFlushError", "current_outbox", "current_session", "transaction"]
 
@@ -88,9 +91,8 @@ class Outbox:
             try:
                 added = await jobs.add(job)
             except Exception as exc:
-                lost = [j.job_id for j, _ in pending[index:]]
-                log.error("committed, but %d job(s) were not enqueued: %s", len(lost), lost)
-                raise OutboxFlushError(f"jobs not enqueued after commit: {lost}") from exc
+                missing = [j.job_id for j, _ in pending[index:]]
+                raise OutboxFlushError(f"jobs not enqueued after commit: {missing}") from exc
             ref.update(added)
             done.append(ref)
         return done
@@ -122,8 +124,11 @@ async def transaction(ctx: Any) -> AsyncIterator[Any]:
     async with ctx.db.session() as session:
         outbox = Outbox(session)
         token = _current.set(outbox)
+        table = None
         try:
             yield session
+            if outbox.pending and (table := table_of(ctx)) is not None:
+                await write(session, table, [job for job, _ in outbox.pending])
             await session.commit()
         except BaseException:
             await session.rollback()
@@ -132,7 +137,24 @@ async def transaction(ctx: Any) -> AsyncIterator[Any]:
             _current.reset(token)
         if outbox.touched:
             await ctx.cache.invalidate(*sorted(outbox.touched))
+        await _flush(ctx, outbox, table)
+
+
+async def _flush(ctx: Any, outbox: Outbox, table: Any) -> None:
+    jobs = [job for job, _ in outbox.pending]
+    try:
         await outbox.flush(ctx.jobs)
+    except OutboxFlushError as exc:
+        if table is None:
+            log.error("committed, but job(s) were lost: %s", exc)
+            raise
+        log.warning("%s; they stay in the outbox table and are relayed later", exc)
+        return
+    if table is not None:
+        try:
+            await forget(ctx.db, table, jobs)
+        except Exception:  # noqa: BLE001 - the relay adds them again: ids make that a no-op
+            log.warning("could not delete %d relayed outbox row(s)", len(jobs), exc_info=True)
 
 
 @contextlib.asynccontextmanager

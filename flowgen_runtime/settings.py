@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     """How often workers look for jobs whose worker died (BullMQ ``stalledInterval``)."""
     worker_lock_duration_ms: int = Field(default=30000, gt=0)
     """A job's lock without renewal; a killed worker's job counts as stalled after it."""
+    outbox_relay_interval_s: float = Field(default=5, ge=0)
+    """How often each server and worker process relays jobs left in the outbox table by a
+    process that died between a commit and its ``add`` (0: never)."""
+    outbox_relay_after_s: float = Field(default=30, ge=0)
+    """Age of an outbox row before the relay takes it (its own process is still adding it
+    until then)."""
     monitor_token: str | None = None
     """Bearer token of the ``/monitor`` HTTP API; unset: that API is disabled."""
     job_events_max_s: float = Field(default=300, gt=0)

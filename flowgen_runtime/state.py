@@ -10,6 +10,8 @@ from .context import Context
 from .db import Database, database_from_settings
 from .jobs import JobQueues
 from .metrics import MeteredCacheStats
+from .outbox_store import Relay
+from .outbox_store import table_of as outbox_table_of
 from .redis import connect_redis, resolve_redis_url
 from .settings import Settings, get_settings
 
@@ -27,6 +29,7 @@ class AppState:
         self.jobs: JobQueues = None  # type: ignore[assignment]
         self.redis: Any = None
         self.redis_url = ""
+        self.relay: Relay | None = None
 
     async def start(self) -> None:
         self.db = database_from_settings(self.settings)
@@ -39,8 +42,18 @@ class AppState:
         )
         self.cache.stats = MeteredCacheStats()  # hits/misses also go to /metrics
         self.jobs = JobQueues(self.redis_url, prefix=self.settings.queue_key_prefix)
+        table = outbox_table_of(self)
+        if table is not None and self.settings.outbox_relay_interval_s > 0:
+            self.relay = Relay(
+                self.db, self.jobs, table, interval_s=self.settings.outbox_relay_interval_s,
+                after_s=self.settings.outbox_relay_after_s,
+            )  # fmt: skip
+            self.relay.start()
 
     async def stop(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
+            self.relay = None
         if self.jobs is not None:
             await self.jobs.close()
         if self.redis is not None:

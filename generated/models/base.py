@@ -3,6 +3,7 @@
 
 import sqlalchemy as sa
 from flowgen_runtime.db import NAMING_CONVENTION
+from flowgen_runtime.outbox_store import outbox_table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 
@@ -24,6 +25,9 @@ enrollments = sa.Table(
     ),
     sa.Index("ix_enrollments_course_id", "course_id"),
 )
+
+OUTBOX = outbox_table(Base.metadata)
+"""Jobs of committed transactions until Redis has them (``flowgen_runtime.outbox``)."""
 
 JOIN_TABLES: dict[str, sa.Table] = {
     "enrollments": enrollments,

@@ -49,9 +49,12 @@ def jobs_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
             "JOB_EVENTS_HEARTBEAT_S": "0.5",
             "JOB_EVENTS_POLL_MS": "50",
             "LOG_LEVEL": "DEBUG",  # the SIGKILL test finds its victim by the "started" line
+            "OUTBOX_RELAY_INTERVAL_S": "0.2",
+            "OUTBOX_RELAY_AFTER_S": "0",
         }
     )
     app = App(root, env)
+    app.migrate("upgrade")
     app.start()
     try:
         yield app
@@ -163,6 +166,26 @@ def test_monitor_api_needs_the_token_and_operates_queues(jobs_app: App) -> None:
     assert bad.status_code == 404
     bad_state = httpx.post(f"{url}/work/clean", headers=auth, params={"state": "x"}, timeout=5)
     assert bad_state.status_code == 400 and "cannot clean state" in bad_state.json()["error"]
+
+
+def test_a_job_left_in_the_outbox_is_relayed_and_run(jobs_app: App) -> None:
+    """A row of ``flowgen_outbox``, as a process that died between its commit and the
+    ``add`` leaves it: the running processes' relay adds the job and the worker runs it."""
+    import sqlite3
+
+    job_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    data = json.dumps({"n": 7, "_meta": {"request_id": "req-orphan"}})
+    with sqlite3.connect(jobs_app.root / ".flowgen" / "app.db") as db:
+        db.execute(
+            "INSERT INTO flowgen_outbox (queue, job_id, name, data, opts, held_at_ms)"
+            " VALUES ('work', ?, 'noop', ?, ?, 0)",
+            (job_id, data, json.dumps({"jobId": job_id})),
+        )
+    status = jobs_app.wait_job("work", job_id)
+    assert status["state"] == "completed", status
+    with sqlite3.connect(jobs_app.root / ".flowgen" / "app.db") as db:
+        assert db.execute("SELECT count(*) FROM flowgen_outbox").fetchone() == (0,)
+    assert "outbox relay added 1 job(s)" in jobs_app.log_text()
 
 
 def test_sigkilled_worker_job_is_completed_by_another_worker(jobs_app: App) -> None:

@@ -3,6 +3,7 @@
 
 import sqlalchemy as sa
 from flowgen_runtime.db import NAMING_CONVENTION
+from flowgen_runtime.outbox_store import outbox_table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 
@@ -12,5 +13,8 @@ JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
+
+OUTBOX = outbox_table(Base.metadata)
+"""Jobs of committed transactions until Redis has them (``flowgen_runtime.outbox``)."""
 
 JOIN_TABLES: dict[str, sa.Table] = {}
