@@ -72,16 +72,20 @@ async def write(session: Any, table: sa.Table, jobs: Sequence[PreparedJob]) -> N
 
 async def forget(db: Any, table: sa.Table, jobs: Iterable[PreparedJob]) -> None:
     """Delete the rows of jobs Redis now has."""
+    jobs = list(jobs)
+    if jobs:
+        async with db.session() as session:
+            await _delete(session, table, jobs)
+            await session.commit()
+
+
+async def _delete(session: Any, table: sa.Table, jobs: Iterable[PreparedJob]) -> None:
     by_queue: dict[str, list[str]] = {}
     for j in jobs:
         by_queue.setdefault(j.queue, []).append(str(j.job_id))
-    if not by_queue:
-        return
-    async with db.session() as session:
-        for queue, ids in by_queue.items():
-            where = sa.and_(table.c.queue == queue, table.c.job_id.in_(ids))
-            await session.execute(sa.delete(table).where(where))
-        await session.commit()
+    for queue, ids in by_queue.items():
+        where = sa.and_(table.c.queue == queue, table.c.job_id.in_(ids))
+        await session.execute(sa.delete(table).where(where))
 
 
 async def relay(
@@ -108,10 +112,7 @@ async def relay(
         ]
         for job in held:  # in commit order; a failure leaves every row for the next round
             await jobs.add(job)
-        for queue in {j.queue for j in held}:
-            ids = [str(j.job_id) for j in held if j.queue == queue]
-            where = sa.and_(table.c.queue == queue, table.c.job_id.in_(ids))
-            await session.execute(sa.delete(table).where(where))
+        await _delete(session, table, held)
         await session.commit()
     if held:
         log.warning(
