@@ -31,6 +31,20 @@ async def test_autopipeline_sends_concurrent_calls_in_few_round_trips(redis_url:
         await pipeline.aclose()
 
 
+async def test_autopipeline_splits_many_calls_over_both_batch_slots(redis_url: str) -> None:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    pipeline = AutoPipeline(client, split_from=8)
+    try:
+        sha = await client.script_load("return ARGV[1]")
+        few = await asyncio.gather(*(pipeline.evalsha(sha, 0, str(i)) for i in range(15)))
+        assert few == [str(i) for i in range(15)] and pipeline.round_trips == 1  # not split
+        many = await asyncio.gather(*(pipeline.evalsha(sha, 0, str(i)) for i in range(40)))
+        assert many == [str(i) for i in range(40)]
+        assert pipeline.round_trips == 1 + 2  # Redis runs one half while the other is read
+    finally:
+        await pipeline.aclose()
+
+
 async def test_autopipeline_errors_reach_only_their_caller(redis_url: str) -> None:
     client = Redis.from_url(redis_url, decode_responses=True)
     pipeline = AutoPipeline(client)
