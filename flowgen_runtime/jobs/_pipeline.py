@@ -107,43 +107,50 @@ class AutoPipeline:
             return
         self.round_trips += 1
         try:
-            results = await self._round_trip([command for command, _ in batch])
+            await self._round_trip(batch)
         except Exception as exc:  # e.g. the connection was lost: each caller sees it
-            results = [exc] * len(batch)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
         except BaseException:  # this task was cancelled: so are the calls it carried
             for _, future in batch:
                 future.cancel()
             raise
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
 
-    async def _round_trip(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        """One write of every command, then their answers in order (errors as values).
+    async def _round_trip(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        """One write of every command, then each answer handed to its caller as it is read
+        (errors as values): a caller goes on while Redis still runs the batch's later
+        scripts, as with ioredis' auto-pipelining.
 
         A lost connection is retried as redis-py retries a command on bullmq's own client
-        (the connection's ``retry``: bullmq asks for 20 attempts with exponential backoff).
+        (the connection's ``retry``: bullmq asks for 20 attempts with exponential backoff);
+        only the commands not answered yet are sent again.
         """
         pool = self.client.connection_pool
         connection = await pool.get_connection()
-        if _pack is not None:  # hiredis packs in C; redis-py's packer is a third of a batch
-            packed: Any = b"".join([_pack(command) for command in commands])
-        else:
-            packed = connection.pack_commands(commands)
+        answered = 0
 
-        async def exchange() -> list[Any]:
+        async def exchange() -> None:
+            nonlocal answered
+            rest = batch[answered:]
+            commands = [command for command, _ in rest]
+            if _pack is not None:  # hiredis packs in C; redis-py's packer is a third of a batch
+                packed: Any = b"".join([_pack(command) for command in commands])
+            else:
+                packed = connection.pack_commands(commands)
             await connection.send_packed_command(packed, check_health=False)
-            results: list[Any] = []
-            for _ in commands:
+            for _, future in rest:
                 try:
-                    results.append(await connection.read_response())
+                    result = await connection.read_response()
                 except ResponseError as exc:  # that script's own error; the connection is fine
-                    results.append(exc)
-            return results
+                    result = exc
+                answered += 1
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
         async def lost(_error: Exception) -> None:
             await connection.disconnect()
@@ -151,8 +158,9 @@ class AutoPipeline:
         try:
             retry = getattr(connection, "retry", None)
             if retry is None:
-                return await exchange()
-            return await retry.call_with_retry(exchange, lost)
+                await exchange()
+            else:
+                await retry.call_with_retry(exchange, lost)
         except BaseException:
             await connection.disconnect(nowait=True)  # answers may be left unread on it
             raise

@@ -4,6 +4,7 @@ next job fetched by ``moveToFinished`` (see ``flowgen_runtime.jobs._bullmq``).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import bullmq
@@ -67,6 +68,68 @@ async def test_autopipeline_errors_reach_only_their_caller(redis_url: str) -> No
         await client.delete(key)
     finally:
         await pipeline.aclose()
+
+
+async def _cutting_proxy(redis_url: str) -> tuple[asyncio.Server, int]:
+    """A TCP proxy to Redis whose first connection is cut right after Redis's first
+    integer answer has been passed on (the later answers are lost); later connections
+    just pass."""
+    from urllib.parse import urlparse
+
+    target = urlparse(redis_url)
+    connections = 0
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        redis_r, redis_w = await asyncio.open_connection(target.hostname, target.port or 6379)
+        if connections > 1:
+            with contextlib.suppress(asyncio.CancelledError):  # closed with the test's loop
+                await asyncio.gather(pipe(client_r, redis_w), pipe(redis_r, client_w))
+            return
+        upstream = asyncio.ensure_future(pipe(client_r, redis_w))
+        while True:  # the connection's handshake (+OK...), then the first INCR's ":1"
+            line = await redis_r.readline()
+            client_w.write(line)
+            if line.startswith(b":"):
+                break
+        await client_w.drain()
+        await asyncio.sleep(0.05)  # the rest of the batch has run in Redis by now
+        upstream.cancel()
+        client_w.close()
+        redis_w.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_a_connection_lost_mid_batch_sends_again_only_unanswered_calls(
+    redis_url: str, prefix: str
+) -> None:
+    """A call whose answer was read is done: it is not run again when the connection is
+    lost while the batch's later answers are on their way (those calls are sent again,
+    as redis-py retries a command whose answer it lost: at least once)."""
+    server, port = await _cutting_proxy(redis_url)
+    pipeline = AutoPipeline(Redis(host="127.0.0.1", port=port, decode_responses=True))
+    keys = [f"{prefix}:a", f"{prefix}:b", f"{prefix}:c"]
+    try:
+        results = await asyncio.gather(*(pipeline.call(("INCR", k)) for k in keys))
+        direct = Redis.from_url(redis_url, decode_responses=True)
+        counts = [await direct.get(k) for k in keys]
+        await direct.aclose()
+    finally:
+        await pipeline.aclose()
+        server.close()
+    assert counts[0] == "1" and results[0] == 1  # answered once, never sent again
+    assert results[1:] == [2, 2] and counts[1:] == ["2", "2"]  # their answers were lost
+    assert pipeline.round_trips == 1
 
 
 async def test_pipelined_script_loads_a_script_redis_does_not_know(redis_url: str) -> None:
