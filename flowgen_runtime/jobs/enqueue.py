@@ -48,6 +48,7 @@ __all__ = [
 
 META_KEY = "_meta"
 _PRODUCER_TIMEOUT_S = 10.0
+_NO_EAGER = 1 << 30  # producers send at the end of the iteration: see measure in _pipeline
 
 Payload = Mapping[str, Any] | pydantic.BaseModel
 
@@ -164,7 +165,7 @@ class JobQueues:
             queue = self._queues[name] = bullmq.Queue(name, opts)
             # concurrent enqueues (one per request) share round trips instead of taking
             # turns on bullmq's single connection; see ._pipeline
-            pipeline = autopipeline(queue)
+            pipeline = autopipeline(queue, eager=_NO_EAGER, split_from=_NO_EAGER)
             if pipeline is not None:
                 self._pipelines.append(pipeline)
         return self._queues[name]
