@@ -19,8 +19,9 @@ and measures, each under its own key prefix:
   Lua script giving each request its own ``n``), after a warm-up. An ``httpx`` client in
   this process was measured to be the bottleneck itself (226/s against 843/s from wrk on
   the same server), so it is used only when wrk is not installed;
-* processing: jobs are queued on a paused queue, the workers started and given time to
-  connect, the queue resumed, and the clock runs until every job is completed: Flowgen's
+* processing: the workers are started on a paused queue and given time to connect, then
+  run ``--warmup-jobs`` (10,000) untimed jobs; the timed jobs are queued while the queue is
+  paused again, and the clock runs from its resume until every job is completed: Flowgen's
   ``gen worker`` (one process, with and without per-job INFO logs, and ``--processes N``:
   a supervisor and N processes) and a Node BullMQ worker (one process); every worker
   process runs ``--concurrency`` (50) jobs at once.
@@ -270,7 +271,7 @@ def node_enqueue(args: argparse.Namespace) -> dict[str, float]:
 async def processing(
     args: argparse.Namespace, label: str, spawn: Callable[[str], list[subprocess.Popen[bytes]]]
 ) -> dict[str, float]:
-    """Queue ``--jobs`` noop jobs paused, start the workers, resume, time until all completed.
+    """Start the workers, run ``--warmup-jobs``, then time ``--jobs`` noop jobs to completion.
 
     Also the CPU time the worker processes (and their children) and Redis spent per job
     while the clock ran: on a machine shared with other work the rate varies from run to
@@ -279,18 +280,20 @@ async def processing(
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     queue = bullmq.Queue(QUEUE, {"connection": connection(args.redis_url), "prefix": prefix})
     await queue.pause()
-    for s in range(0, args.jobs, 1000):
-        batch = [{"name": "noop", "data": {"n": i}} for i in range(s, min(args.jobs, s + 1000))]
-        await queue.addBulk(batch)
+    await _add_noops(queue, args.warmup_jobs)
     procs = spawn(prefix)
     try:
         await asyncio.sleep(args.warmup)
+        # warm-up: V8 compiles Node's hot paths during its first few thousand jobs (without
+        # this a 10,000-job run measured Node 15-25% below its steady rate)
+        await queue.resume()
+        await _until_completed(queue, args.warmup_jobs, procs, label)
+        await queue.pause()
+        await _add_noops(queue, args.jobs)
         cpu_before, redis_before = tree_cpu_s(procs), await redis_cpu_s(queue)
         started = time.perf_counter()
         await queue.resume()
-        while (await queue.getJobCounts("completed"))["completed"] < args.jobs:
-            assert all(p.poll() is None for p in procs), f"{label}: a worker exited"
-            await asyncio.sleep(0.02)
+        await _until_completed(queue, args.warmup_jobs + args.jobs, procs, label)
         elapsed = time.perf_counter() - started
         cpu = tree_cpu_s(procs) - cpu_before
         redis = await redis_cpu_s(queue) - redis_before
@@ -304,6 +307,20 @@ async def processing(
         await queue.close()
     CPU[label] = (cpu / args.jobs * 1e6, redis / args.jobs * 1e6)
     return {label: args.jobs / elapsed}
+
+
+async def _add_noops(queue: bullmq.Queue, count: int) -> None:
+    for s in range(0, count, 1000):
+        batch = [{"name": "noop", "data": {"n": i}} for i in range(s, min(count, s + 1000))]
+        await queue.addBulk(batch)
+
+
+async def _until_completed(
+    queue: bullmq.Queue, count: int, procs: list[subprocess.Popen[bytes]], label: str
+) -> None:
+    while (await queue.getJobCounts("completed"))["completed"] < count:
+        assert all(p.poll() is None for p in procs), f"{label}: a worker exited"
+        await asyncio.sleep(0.02)
 
 
 CPU: dict[str, tuple[float, float]] = {}
@@ -411,6 +428,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=50, help="Jobs at once per worker process.")
     p.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     p.add_argument("--warmup", type=float, default=4.0, help="Seconds for workers to connect.")
+    p.add_argument(
+        "--warmup-jobs", type=int, default=10000, help="Jobs each worker runs before the clock."
+    )
     p.add_argument("--http-seconds", type=int, default=5, help="Seconds of each timed wrk run.")
     p.add_argument("--only", choices=["enqueue", "processing"], help="Run one half of the bench.")
     return p.parse_args()
