@@ -46,6 +46,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis as redis_sync
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -77,7 +78,7 @@ async def connect_redis(settings: Settings, *, for_worker: bool = False) -> Redi
     url = await asyncio.to_thread(resolve_redis_url, settings)
     options = redis_connection_kwargs(url, for_worker=for_worker, timeout=settings.redis_timeout)
     if not for_worker:
-        options["retry"] = Retry(NoBackoff(), 1)
+        options["retry"] = AsyncRetry(NoBackoff(), 1)
     return Redis(decode_responses=False, **options)
 
 

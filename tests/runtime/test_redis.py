@@ -248,3 +248,19 @@ def _process_running(pid: int) -> bool:
             return fh.read().rpartition(")")[2].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_a_cache_command_whose_connection_is_lost_is_sent_again(redis_url: str) -> None:
+    """The cache client retries a command once when its connection is lost (the sync
+    ``redis.retry.Retry`` it was given before never retried an asyncio client's call)."""
+    from ..redis_proxy import cutting_proxy
+
+    server, port = await cutting_proxy(redis_url, passed=0)
+    client = await connect_redis(Settings(redis_url=f"redis://127.0.0.1:{port}/0", redis_timeout=2))
+    key = f"fgtest-retry-{os.getpid()}-{id(server)}"
+    try:
+        assert await client.incr(key) == 2  # ran once on the lost connection, once again
+    finally:
+        await client.delete(key)
+        await client.aclose()
+        server.close()

@@ -4,7 +4,6 @@ next job fetched by ``moveToFinished`` (see ``flowgen_runtime.jobs._bullmq``).""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import bullmq
@@ -15,6 +14,7 @@ from flowgen_runtime.jobs.enqueue import _connection
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
 
+from ..redis_proxy import cutting_proxy
 from .support import running, wait_for_state
 
 
@@ -118,53 +118,13 @@ async def test_autopipeline_errors_reach_only_their_caller(redis_url: str) -> No
         await pipeline.aclose()
 
 
-async def _cutting_proxy(redis_url: str) -> tuple[asyncio.Server, int]:
-    """A TCP proxy to Redis whose first connection is cut right after Redis's first
-    integer answer has been passed on (the later answers are lost); later connections
-    just pass."""
-    from urllib.parse import urlparse
-
-    target = urlparse(redis_url)
-    connections = 0
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.close()
-
-    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        redis_r, redis_w = await asyncio.open_connection(target.hostname, target.port or 6379)
-        if connections > 1:
-            with contextlib.suppress(asyncio.CancelledError):  # closed with the test's loop
-                await asyncio.gather(pipe(client_r, redis_w), pipe(redis_r, client_w))
-            return
-        upstream = asyncio.ensure_future(pipe(client_r, redis_w))
-        while True:  # the connection's handshake (+OK...), then the first INCR's ":1"
-            line = await redis_r.readline()
-            client_w.write(line)
-            if line.startswith(b":"):
-                break
-        await client_w.drain()
-        await asyncio.sleep(0.05)  # the rest of the batch has run in Redis by now
-        upstream.cancel()
-        client_w.close()
-        redis_w.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
-
-
 async def test_a_connection_lost_mid_batch_sends_again_only_unanswered_calls(
     redis_url: str, prefix: str
 ) -> None:
     """A call whose answer was read is done: it is not run again when the connection is
     lost while the batch's later answers are on their way (those calls are sent again,
     as redis-py retries a command whose answer it lost: at least once)."""
-    server, port = await _cutting_proxy(redis_url)
+    server, port = await cutting_proxy(redis_url, passed=1)
     pipeline = AutoPipeline(Redis(host="127.0.0.1", port=port, decode_responses=True))
     keys = [f"{prefix}:a", f"{prefix}:b", f"{prefix}:c"]
     try:
