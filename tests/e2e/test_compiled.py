@@ -86,20 +86,25 @@ def apps(
         yield fast, slow, spy
 
 
-@pytest.fixture
-def compiled(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The plans the executor compiles SQL for during the test."""
+def _calls(monkeypatch: pytest.MonkeyPatch, name: str, arg: int) -> list[Any]:
+    """Argument ``arg`` of every call of ``flowgen_runtime.execution.<name>`` in the test."""
     import flowgen_runtime.execution as execution
 
     seen: list[Any] = []
-    compile_sql = execution.compile_sql
+    original = getattr(execution, name)
 
     def counting(*args: Any) -> Any:
-        seen.append(args[0])
-        return compile_sql(*args)
+        seen.append(args[arg])
+        return original(*args)
 
-    monkeypatch.setattr(execution, "compile_sql", counting)
+    monkeypatch.setattr(execution, name, counting)
     return seen
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The plans the executor compiles SQL for during the test."""
+    return _calls(monkeypatch, "compile_sql", 0)
 
 
 def _post(client: TestClient, query: str, variables: Any, as_: str | None) -> tuple[int, bytes]:
@@ -378,17 +383,8 @@ def test_an_operation_compiles_once_per_skip_and_include_values(
     """New variable values (a mutation's input, a page size, a variable inside an input
     object) reuse the compiled operation; only ``@skip``/``@include`` values compile
     another one. Every answer is still graphql-core's."""
-    import flowgen_runtime.execution as execution
-
     fast, slow, spy = apps
-    compilations: list[Any] = []
-    compile_operation = execution.compile_operation
-
-    def counting(*args: Any) -> Any:
-        compilations.append(args[2])
-        return compile_operation(*args)
-
-    monkeypatch.setattr(execution, "compile_operation", counting)
+    compilations = _calls(monkeypatch, "compile_operation", 2)
     create = (
         "mutation($e: String!, $n: String!) {"
         f" createUser(input: {{email: $e, name: $n, role: STUDENT}}) {{ email name a{TAG}: role }} }}"
