@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import App, build_example, child_env, embedded, fresh_database
+from .harness import App, build_example, child_env, drop_keys, embedded, fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +44,7 @@ def pg_app(example_root: Path, pg_database: str, redis_url: str) -> Iterator[App
         yield app
     finally:
         app.stop()
+        drop_keys(redis_url, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,19 @@ def fresh_database(postgres_url: str, prefix: str) -> Iterator[str]:
         conn.close()
 
 
+def drop_keys(redis_url: str, prefix: str) -> None:
+    """Delete what an app run left in Redis under ``prefix`` (queues, cache, heartbeats)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

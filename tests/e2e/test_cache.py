@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-from .harness import ADMIN, JWT_SECRET, free_port
+from .harness import ADMIN, JWT_SECRET, drop_keys, free_port
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +43,12 @@ ADMIN_ID = Identity("1", frozenset({"admin"}))
 
 @pytest.fixture
 async def state(pg: str, redis_url: str) -> AsyncIterator[AppState]:
-    s = AppState(REGISTRY, settings(pg, redis_url, f"c{uuid.uuid4().hex[:8]}"))
+    prefix = f"c{uuid.uuid4().hex[:8]}"
+    s = AppState(REGISTRY, settings(pg, redis_url, prefix))
     await s.start()
     yield s
     await s.stop()
+    drop_keys(redis_url, prefix)
 
 
 class Statements:
@@ -142,9 +144,11 @@ async def test_writes_invalidate_lists_counts_relation_filters_and_cascades(
 
 @pytest.fixture
 def http(pg: str, redis_url: str) -> Iterator[TestClient]:
-    app = create_app(REGISTRY, settings(pg, redis_url, f"h{uuid.uuid4().hex[:8]}"))
+    prefix = f"h{uuid.uuid4().hex[:8]}"
+    app = create_app(REGISTRY, settings(pg, redis_url, prefix))
     with TestClient(app, headers={"authorization": f"Bearer {ADMIN}"}) as client:
         yield client
+    drop_keys(redis_url, prefix)
 
 
 def test_whole_responses_are_cached_until_a_write(http: TestClient) -> None:

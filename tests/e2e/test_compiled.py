@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-from .harness import ADMIN, JWT_SECRET, token
+from .harness import ADMIN, JWT_SECRET, drop_keys, token
 
 TAG = uuid.uuid4().hex[:6]
 USER = "id email name role bio createdAt mentorId"
@@ -39,10 +39,10 @@ IN_SQL = {
 """Queries the admin gets answered by one SQL statement on PostgreSQL."""
 
 
-def _app(url: str, redis_url: str, compiled: bool) -> Any:
+def _app(url: str, redis_url: str, compiled: bool, prefix: str) -> Any:
     settings = Settings(
         jwt_secret=JWT_SECRET, database_url=url, redis_url=redis_url, cache_enabled=False,
-        cache_prefix=f"c{uuid.uuid4().hex[:8]}", compiled_execution=compiled,
+        cache_prefix=prefix, compiled_execution=compiled,
     )  # fmt: skip
     return create_app(REGISTRY, settings)
 
@@ -79,11 +79,18 @@ def apps(
         path = tmp_path_factory.mktemp("compiled") / "app.db"
         migrate(REGISTRY, "upgrade", url=f"sqlite:///{path}")
         url = f"sqlite+aiosqlite:///{path}"
-    compiled_app = _app(url, redis_url, True)
+    prefix = f"c{uuid.uuid4().hex[:8]}"
+    compiled_app = _app(url, redis_url, True, prefix)
     endpoint = next(r.endpoint for r in compiled_app.routes if getattr(r, "path", "") == "/graphql")
     spy = Spy(endpoint.executor)
-    with TestClient(compiled_app) as fast, TestClient(_app(url, redis_url, False)) as slow:
-        yield fast, slow, spy
+    try:
+        with (
+            TestClient(compiled_app) as fast,
+            TestClient(_app(url, redis_url, False, prefix)) as slow,
+        ):
+            yield fast, slow, spy
+    finally:
+        drop_keys(redis_url, prefix)
 
 
 def _calls(monkeypatch: pytest.MonkeyPatch, name: str, arg: int) -> list[Any]:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .harness import ADMIN, GEN, App, child_env, run, token
+from .harness import ADMIN, GEN, App, child_env, drop_keys, run, token
 
 pytestmark = pytest.mark.e2e
 
@@ -60,6 +60,7 @@ def jobs_app(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterat
         yield app
     finally:
         app.stop()
+        drop_keys(redis_url, prefix)
 
 
 def _enqueue(app: App, job: str, payload: dict[str, Any]) -> str:
@@ -258,6 +259,7 @@ def test_worker_processes_share_the_queue_and_stop_together(jobs_app: App, redis
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+        drop_keys(redis_url, prefix)
     for pid in pids:  # the workers exited with their supervisor
         deadline = time.monotonic() + 5
         while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .harness import App, child_env, free_port
+from .harness import App, child_env, drop_keys, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -131,6 +131,7 @@ def pair(
         yield app
     finally:
         app.stop()
+        drop_keys(redis_url, prefix)
 
 
 def new_user(pair: Pair, url: str, name: str = "Ada") -> str:
