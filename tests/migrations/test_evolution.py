@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.harness import GEN, App, child_env, run
+from tests.e2e.harness import GEN, App, child_env, drop_keys, run
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,6 +56,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ap
     app = App(tmp_path, child_env({**env, "FLOWGEN_DATA_DIR": str(tmp_path / ".fg")}))
     yield app, _sync_url(pg)
     app.stop()
+    drop_keys(redis_url, prefix)
 
 
 def _columns(url: str, table: str) -> list[str]:
