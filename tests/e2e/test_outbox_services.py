@@ -22,7 +22,7 @@ from flowgen_runtime.state import AppState
 from generated.queues.user import QUEUE
 from generated.registry import REGISTRY
 
-from .harness import JWT_SECRET
+from .harness import JWT_SECRET, drop_keys
 
 ADMIN = Identity("1", frozenset({"admin"}))
 
@@ -43,6 +43,7 @@ async def ctx(generated_pg: str, redis_url: str) -> AsyncIterator[Any]:
     yield state.context(identity=ADMIN, request_id="req-outbox")
     await state.jobs.queue(QUEUE.name).obliterate({"force": True})
     await state.stop()
+    drop_keys(redis_url, prefix)
 
 
 def _user() -> dict[str, Any]:
