@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 
 if TYPE_CHECKING:  # not imported at run time: an app's models import this module
@@ -57,12 +57,15 @@ def table_of(ctx: Any) -> sa.Table | None:
 
 
 async def write(session: Any, table: sa.Table, jobs: Sequence[PreparedJob]) -> None:
-    """Insert ``jobs`` in the session's transaction (raises if one cannot be stored)."""
+    """Insert ``jobs`` in the session's transaction (raises if one cannot be stored).
+
+    Data and options are JSON from the standard library, as bullmq writes them to Redis
+    (orjson refuses integers beyond 64 bits and reads them back as floats)."""
     now = int(time.time() * 1000)
     rows = [
         {
             "queue": j.queue, "job_id": str(j.job_id), "name": j.name,
-            "data": orjson.dumps(j.data).decode(), "opts": orjson.dumps(j.opts).decode(),
+            "data": json.dumps(j.data), "opts": json.dumps(j.opts),
             "held_at_ms": now,
         }
         for j in jobs
@@ -107,9 +110,7 @@ async def relay(
         stmt = stmt.with_for_update(skip_locked=True)
     async with db.session() as session:
         rows = (await session.execute(stmt)).all()
-        held = [
-            PreparedJob(r.queue, r.name, orjson.loads(r.data), orjson.loads(r.opts)) for r in rows
-        ]
+        held = [PreparedJob(r.queue, r.name, json.loads(r.data), json.loads(r.opts)) for r in rows]
         for job in held:  # in commit order; a failure leaves every row for the next round
             await jobs.add(job)
         await _delete(session, table, held)

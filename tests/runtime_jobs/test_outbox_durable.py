@@ -223,3 +223,14 @@ async def test_relays_of_several_processes_share_the_rows(ctx: Any, qdef: QueueD
         await other.dispose()
     assert sum(counts) == 60 and await _held(ctx) == []  # every row once
     assert (await ctx.jobs.queue(qdef.name).getJobCounts("waiting"))["waiting"] == 60
+
+
+async def test_the_outbox_keeps_any_payload_redis_would_take(ctx: Any, qdef: QueueDef) -> None:
+    """An integer beyond 64 bits is a valid ``int`` payload field and bullmq stores it; so
+    does the outbox, and the relay hands it back as that integer."""
+    away = SimpleNamespace(**{**vars(ctx), "jobs": Down()})
+    async with transaction(away):
+        await enqueue_job(away, qdef, "greet", {"text": "big", "times": 2**70}, job_id="big-1")
+    assert await relay(ctx.db, ctx.jobs, ctx.outbox, older_than_s=0) == 1
+    job = await ctx.jobs.queue(qdef.name).getJob("big-1")
+    assert job is not None and job.data["times"] == 2**70
