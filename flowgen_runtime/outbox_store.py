@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # not imported at run time: an app's models import this modul
 __all__ = ["OUTBOX_TABLE", "Relay", "forget", "outbox_table", "relay", "table_of", "write"]
 
 OUTBOX_TABLE = "flowgen_outbox"
+_BATCH = 500  # rows one relay round adds at most
 log = logging.getLogger("flowgen.jobs")
 
 
@@ -92,7 +93,7 @@ async def _delete(session: Any, table: sa.Table, jobs: Iterable[PreparedJob]) ->
 
 
 async def relay(
-    db: Any, jobs: JobQueues, table: sa.Table, *, older_than_s: float, limit: int = 500
+    db: Any, jobs: JobQueues, table: sa.Table, *, older_than_s: float, limit: int = _BATCH
 ) -> int:
     """Add the jobs held longer than ``older_than_s`` (their flush did not happen) and
     delete their rows; returns how many. Rows are locked with SKIP LOCKED on PostgreSQL,
@@ -147,8 +148,10 @@ class Relay:
         failing = False
         while True:
             try:
-                while await relay(self.db, self.jobs, self.table, older_than_s=self.after_s):
-                    pass  # a full batch may have more behind it
+                full = True
+                while full:  # a full batch may have more behind it
+                    added = await relay(self.db, self.jobs, self.table, older_than_s=self.after_s)
+                    full = added == _BATCH
                 failing = False
             except Exception as exc:  # noqa: BLE001 - Redis or the database away: next round
                 # once per outage, not every round (a database not migrated yet says so here)
