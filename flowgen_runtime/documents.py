@@ -67,8 +67,9 @@ class Document:
     """Compiled operations by operation and ``@skip``/``@include`` values."""
     switches: tuple[str, ...] | None = None
     """The variables ``@skip``/``@include`` read (None: not looked for yet)."""
-    executable: dict[str | None, bool] = field(default_factory=dict)
-    """Per operation name: may the compiled executor run it (see :mod:`.execution`)."""
+    executable: dict[str | None, Any] = field(default_factory=dict)
+    """Per operation name: the operation the compiled executor may run, or None (see
+    :mod:`.execution`)."""
 
 
 class DocumentCache:

@@ -47,13 +47,18 @@ class Executor:
 
     def runs(self, doc: Any, operation_name: str | None) -> bool:
         """Whether the operation is one the executor may run (a query or a mutation;
-        subscriptions go to graphql-core), remembered per document."""
-        found = doc.executable.get(operation_name)
-        if found is None:
+        subscriptions go to graphql-core)."""
+        return self._operation(doc, operation_name) is not None
+
+    def _operation(self, doc: Any, operation_name: str | None) -> OperationDefinitionNode | None:
+        """The operation the executor may run, or None; remembered per document."""
+        if operation_name not in doc.executable:
             operation = get_operation_ast(doc.node, operation_name)
-            found = operation is not None and operation.operation != OperationType.SUBSCRIPTION
-            doc.executable[operation_name] = found
-        return bool(found)
+            if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+                operation = None
+            doc.executable[operation_name] = operation
+        found: OperationDefinitionNode | None = doc.executable[operation_name]
+        return found
 
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
         """The plan of ``doc`` (a parsed, validated Document) for these inputs.
@@ -62,21 +67,16 @@ class Executor:
         the same ones); a mutation's are not (its input is new each time). Either way
         the operation is compiled once per ``@skip``/``@include`` values, and a request
         with new variables only coerces them and computes the arguments that use them."""
-        if not self.runs(doc, operation_name):
+        operation = self._operation(doc, operation_name)
+        if operation is None:
             return None
+        if operation.operation == OperationType.MUTATION:
+            return self._bound(doc, operation, variables)
         plans: dict[bytes, Plan | None] = doc.plans
         key = orjson.dumps([operation_name, variables], option=orjson.OPT_SORT_KEYS)
         if key in plans:
             return plans[key]
-        operation = get_operation_ast(doc.node, operation_name)
-        coerced = coerce(self.schema, operation, variables)
-        compiled = None
-        if coerced is not None:
-            assert operation is not None
-            compiled = self._compiled(doc, operation, coerced, variables)
-        found = None if compiled is None or coerced is None else bind(compiled, coerced)
-        if found is not None and found.mutation:
-            return found
+        found = self._bound(doc, operation, variables)
         cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
         if found is not None and not cached:
             shape = {k: v for k, v in (variables or {}).items() if k not in found.lifted}
@@ -86,6 +86,15 @@ class Executor:
             plans.clear()
         plans[key] = found
         return found
+
+    def _bound(self, doc: Any, operation: OperationDefinitionNode, variables: Any) -> Plan | None:
+        """The operation, compiled (or found compiled), bound to these variables; None if
+        they do not coerce or the operation is not one a plan models."""
+        coerced = coerce(self.schema, operation, variables)
+        if coerced is None:
+            return None
+        compiled = self._compiled(doc, operation, coerced, variables)
+        return None if compiled is None else bind(compiled, coerced)
 
     def _compiled(
         self, doc: Any, operation: OperationDefinitionNode, coerced: Any, variables: Any
