@@ -92,22 +92,30 @@ class AutoPipeline:
     def _send_now(self) -> bool:
         """Write the waiting calls at once on an idle connection, if a slot and one are free
         (see the module docstring); False if they must wait for the iteration's end."""
-        if self._in_flight >= self.max_in_flight or _pack is None:
+        if self._in_flight >= self.max_in_flight or _pack is None or not self._idle:
             return False
-        connection = self._fresh_idle()
+        connection, since = self._idle[-1]
         writer = getattr(connection, "_writer", None)  # redis-py's stream; None: not connected
-        if writer is None:
-            if connection is not None:
-                self._idle.append((connection, time.monotonic()))
+        if writer is None or time.monotonic() - since >= _FRESH_S:
             return False
-        batch = [(cmd, fut) for cmd, fut in self._pending[:_MAX_BATCH] if not fut.done()]
-        del self._pending[:_MAX_BATCH]
+        self._idle.pop()
+        batch = self._take(_MAX_BATCH)
         writer.write(b"".join([_pack(command) for command, _ in batch]))
         self.round_trips += 1
-        self._in_flight += 1
-        task = asyncio.ensure_future(self._send_batch(batch, connection))
-        task.add_done_callback(self._sent)
+        self._launch(batch, connection)
         return True
+
+    def _take(self, size: int) -> list[tuple[tuple[Any, ...], asyncio.Future[Any]]]:
+        """The next ``size`` waiting calls, less those whose caller gave up."""
+        batch = [(cmd, fut) for cmd, fut in self._pending[:size] if not fut.done()]
+        del self._pending[:size]
+        return batch
+
+    def _launch(
+        self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], written: Any = None
+    ) -> None:
+        self._in_flight += 1
+        asyncio.ensure_future(self._send_batch(batch, written)).add_done_callback(self._sent)
 
     async def script_load(self, script: Any) -> Any:
         return await self.client.script_load(script)
@@ -128,10 +136,7 @@ class AutoPipeline:
             size = max(self.split_from, -(-size // free))
         size = min(size, _MAX_BATCH)
         while self._pending and self._in_flight < self.max_in_flight:
-            batch = [(cmd, fut) for cmd, fut in self._pending[:size] if not fut.done()]
-            del self._pending[:size]
-            self._in_flight += 1
-            asyncio.ensure_future(self._send_batch(batch)).add_done_callback(self._sent)
+            self._launch(self._take(size))
 
     def _sent(self, _task: asyncio.Future[None]) -> None:
         self._in_flight -= 1
@@ -217,20 +222,13 @@ class AutoPipeline:
         else:
             await pool.release(connection)
 
-    def _fresh_idle(self) -> Any:
-        """The idle connection answered on last, if within ``_FRESH_S``; else None."""
-        if self._idle and time.monotonic() - self._idle[-1][1] < _FRESH_S:
-            return self._idle.pop()[0]
-        return None
-
     async def _connection(self) -> Any:
         """A fresh idle connection, or one from the pool. Idle ones older than ``_FRESH_S``
         go back to the pool, which checks a connection before handing it out (Redis may
         have closed an idle one: its ``timeout`` setting, a restart) instead of finding out
         by a failed batch and the retry's backoff (bullmq's first wait is 2 s)."""
-        found = self._fresh_idle()
-        if found is not None:
-            return found
+        if self._idle and time.monotonic() - self._idle[-1][1] < _FRESH_S:
+            return self._idle.pop()[0]
         pool = self.client.connection_pool
         stale, self._idle = self._idle, []
         for connection, _ in stale:
