@@ -10,9 +10,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import redis
 from flowgen_runtime.jobs import JobQueues, QueueDef
 
+from ..e2e.harness import drop_keys
 from .sample_handlers import queue_def
 
 # `redis_url` (real Redis, or skip / fail under CI=true) comes from tests/conftest.py
@@ -23,11 +23,7 @@ def prefix(redis_url: str) -> Iterator[str]:
     """A prefix of this test alone; whatever is left under it is deleted afterwards."""
     value = f"fgtest-{uuid.uuid4().hex[:10]}"
     yield value
-    client = redis.Redis.from_url(redis_url)
-    leftovers = list(client.scan_iter(match=f"{value}:*", count=1000))
-    if leftovers:
-        client.delete(*leftovers)
-    client.close()
+    drop_keys(redis_url, value)
 
 
 @pytest.fixture
