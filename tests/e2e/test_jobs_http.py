@@ -184,9 +184,18 @@ def test_a_job_left_in_the_outbox_is_relayed_and_run(jobs_app: App) -> None:
         )
     status = jobs_app.wait_job("work", job_id)
     assert status["state"] == "completed", status
-    with sqlite3.connect(jobs_app.root / ".flowgen" / "app.db") as db:
-        assert db.execute("SELECT count(*) FROM flowgen_outbox").fetchone() == (0,)
-    assert "outbox relay added 1 job(s)" in jobs_app.log_text()
+    # The relay adds the job, then deletes the row and commits: the worker can finish the
+    # job before that commit, so the row and the log line are waited for, not assumed.
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(jobs_app.root / ".flowgen" / "app.db") as db:
+            left = db.execute("SELECT count(*) FROM flowgen_outbox").fetchone()
+        logged = "outbox relay added 1 job(s)" in jobs_app.log_text()
+        if (left == (0,) and logged) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert left == (0,)
+    assert logged
 
 
 def test_sigkilled_worker_job_is_completed_by_another_worker(jobs_app: App) -> None:
