@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -182,13 +182,15 @@ class Database:
 class ReadConnection:
     """An autocommit connection for reads that survives a connection the server dropped.
 
-    The pool does not test a connection when it hands it out (no ``pool_pre_ping``,
-    which costs a round trip per checkout: ``BEGIN``, ``;``, ``ROLLBACK`` on asyncpg).
-    Instead, when a statement fails because the connection is gone (PostgreSQL
-    restarted, the backend was terminated, a proxy closed it), SQLAlchemy invalidates
-    that connection and every other one opened before it, and the statement, a read
-    and so safe to repeat, runs once more on a new connection. Connections are also
-    replaced after ``RECYCLE_S`` seconds, before idle-connection timeouts close them.
+    The pool does not ping a connection when it hands it out (no ``pool_pre_ping``,
+    which costs a round trip per checkout: ``BEGIN``, ``;``, ``ROLLBACK`` on asyncpg);
+    it only refuses one whose socket the server already closed (a restart, a terminated
+    backend; see :func:`_refuse_closed_connection`). A connection lost without a sign (a
+    network partition, a proxy that dropped it) is found by its first statement: then
+    SQLAlchemy invalidates that connection and every other one opened before it, and the
+    statement, a read and so safe to repeat, runs once more on a new connection.
+    Connections are also replaced after ``RECYCLE_S`` seconds, before idle-connection
+    timeouts close them.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -264,12 +266,27 @@ see :class:`ReadConnection`)."""
 
 def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
     if make_url(url).get_backend_name() != "sqlite":
-        return create_async_engine(
+        engine = create_async_engine(
             url, echo=echo, pool_size=POOL_SIZE, max_overflow=0, pool_recycle=RECYCLE_S
         )
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+        return engine
     engine = create_async_engine(url, echo=echo, pool_recycle=RECYCLE_S)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no connection the server already closed: a restart, a failover or an
+    operator's ``pg_terminate_backend`` closes the sockets of idle pooled connections,
+    and asyncpg notices it without a round trip (``is_closed()``). Raising
+    DisconnectionError makes the pool drop it and check out another one, so the next read
+    or write after a restart succeeds instead of failing on its first statement. A
+    connection lost silently (no FIN, e.g. a network partition) is still only found by
+    its first statement: reads are then repeated (:class:`ReadConnection`)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("connection closed by the server while idle in the pool")
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
