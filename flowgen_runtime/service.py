@@ -67,12 +67,13 @@ class EntityService(ReadMixin, WriteMixin):
         """The caller may ``op`` this row now (the worker performs it as system later)."""
         pk = self.parse_id(id)
         access = ctx.access(self.meta, op)
-        async with ctx.db.read_session() as s:
+        # a read: on the autocommit reader, which repeats it on a connection found dead
+        async with ctx.db.read() as reader:
             stmt = sa.select(self._pk_col).where(
                 self._pk_col == pk, rows_rule(ctx, self.meta, access)
             )
-            if await s.scalar(stmt) is None:
-                raise await explain_missing(s, ctx, self.meta, pk, op)
+            if await reader.scalar(stmt) is None:
+                raise await explain_missing(reader, ctx, self.meta, pk, op)
         return access
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .auth import Access
 from .context import Context
+from .db import ReadConnection
 from .errors import ForbiddenError, NotFoundError
 from .meta import EntityMeta
 from .naming import camel
@@ -41,7 +42,7 @@ def rows_rule(
 
 
 async def explain_missing(
-    s: AsyncSession, ctx: Context, meta: EntityMeta, pk: Any, op: str
+    s: AsyncSession | ReadConnection, ctx: Context, meta: EntityMeta, pk: Any, op: str
 ) -> Exception:
     """NOT_FOUND unless the caller can read the row (then FORBIDDEN): a refusal never
     tells a caller that a row it cannot see exists."""
