@@ -1,7 +1,7 @@
 """``gen dev``: build, migrate, then run the server and a worker; rebuild on spec changes.
 
 The server and worker are child processes of this one, started with the same interpreter;
-Ctrl-C (or SIGTERM) stops both. When a spec file changes, the app is rebuilt and migrated
+Ctrl-C (or SIGTERM) stops both, and they get SIGTERM too if this process is killed. When a spec file changes, the app is rebuilt and migrated
 and both processes are restarted; a build with spec errors leaves the running app alone.
 """
 
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,9 +49,32 @@ def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
     worker = [sys.executable, "-m", "generator.cli", "worker", "--app", out.name]
     # Readable log lines in a terminal; JSON (the production default) when LOG_FORMAT says so.
     env = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT") or "console"}
-    procs = [subprocess.Popen(cmd, cwd=out.parent, env=env) for cmd in (server, worker)]
+    procs = [spawn_child(cmd, cwd=out.parent, env=env) for cmd in (server, worker)]
     click.echo(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
     return procs
+
+
+def spawn_child(cmd: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """Start a child process that gets SIGTERM when this process dies, on Linux.
+
+    ``gen dev`` stops its children itself on Ctrl-C or SIGTERM; this covers the deaths it
+    cannot handle (SIGKILL, an IDE or CI runner killing it), which otherwise left a server
+    holding the port and a worker taking jobs, with nobody to stop them.
+    """
+    parent = os.getpid()
+    return subprocess.Popen(cmd, preexec_fn=lambda: _die_with_parent(parent), **popen)  # noqa: PLW1509
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child, before exec: ask Linux for SIGTERM once the parent exits."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request: nobody will send the signal
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:

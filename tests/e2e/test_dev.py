@@ -89,10 +89,55 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         assert (
             len(list((tmp_path / "generated" / "migrations" / "versions").glob("0002_*.py"))) == 1
         )
+        children = _children(proc.pid)
+        assert len(children) == 2, children  # the server and the worker
+        proc.send_signal(signal.SIGTERM)  # as Ctrl-C; a shell's background job ignores SIGINT
+        assert proc.wait(timeout=30) == 0
+        _wait(lambda: not any(_alive(pid) for pid in children), 10, "children stopped", log)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc.poll() is None:
+            proc.kill()  # its children get SIGTERM (test_children_of_a_killed_gen_dev_stop)
+            proc.wait()
         stop_embedded_redis(str(tmp_path / ".flowgen"))
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in found.split()]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, exited but not yet reaped by its parent, counts as stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
+    """SIGKILL gives ``gen dev`` no chance to stop its server and worker: Linux sends them
+    SIGTERM when it dies (``spawn_child``), instead of leaving them serving and working."""
+    script = (
+        "import sys, time\n"
+        "from generator.dev import spawn_child\n"
+        "child = spawn_child([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, env=child_env({}), stdout=subprocess.PIPE
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
