@@ -16,7 +16,8 @@ How the embedded server is run, and why:
 * It is started *daemonized* and outlives the process that started it. No
   process owns it, so stopping the API server does not pull Redis away from
   a running worker (or lose queued jobs). It snapshots to ``dump.rdb`` (``save
-  60 1``) and is stopped explicitly with :func:`stop_embedded_redis`.
+  60 1``) and is stopped explicitly with :func:`stop_embedded_redis`; ``gen dev``
+  does so (saving first) on exit when it was not running before ``gen dev`` started.
 * A unix socket path is limited to about 100 bytes; for a deeper data
   directory the socket goes to the temp directory under a name derived from
   the data directory, so every process still computes the same path.
@@ -174,6 +175,11 @@ def start_embedded_redis(data_dir: str) -> str:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return paths.url
+
+
+def embedded_redis_running(data_dir: str) -> bool:
+    """Does the embedded server of ``data_dir`` run (answer PING) now?"""
+    return _answers_ping(_Paths.of(data_dir).socket)
 
 
 def stop_embedded_redis(data_dir: str, *, save: bool = False) -> None:

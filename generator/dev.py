@@ -1,7 +1,9 @@
 """``gen dev``: build, migrate, then run the server and a worker; rebuild on spec changes.
 
 The server and worker are child processes of this one, started with the same interpreter;
-Ctrl-C (or SIGTERM) stops both, and they get SIGTERM too if this process is killed. When a spec file changes, the app is rebuilt and migrated
+Ctrl-C (or SIGTERM) stops both, and they get SIGTERM too if this process is killed. The
+embedded Redis (no ``REDIS_URL``) is stopped as well, its data saved, unless it already ran
+before ``gen dev`` started (another process may be using it). When a spec file changes, the app is rebuilt and migrated
 and both processes are restarted; a build with spec errors leaves the running app alone.
 """
 
@@ -102,10 +104,32 @@ def _dev_secret() -> None:
     )
 
 
+def _embedded_redis_to_stop() -> str | None:
+    """The data directory of the embedded Redis if this run will be the one to start it
+    (no ``REDIS_URL``, not running yet): ``gen dev`` then stops it on exit."""
+    from flowgen_runtime.redis import embedded_redis_running
+    from flowgen_runtime.settings import get_settings
+
+    settings = get_settings()
+    if settings.redis_url or embedded_redis_running(settings.data_dir):
+        return None
+    return settings.data_dir
+
+
+def _stop_embedded_redis(data_dir: str | None) -> None:
+    if data_dir is None:
+        return
+    from flowgen_runtime.redis import stop_embedded_redis
+
+    stop_embedded_redis(data_dir, save=True)
+    click.echo(f"stopped the embedded Redis (its data saved under {data_dir}/redis)")
+
+
 def run_dev(specs: Path, out: Path, *, port: int | None = None) -> int:
     if not _build_and_migrate(specs, out):
         return 1
     _dev_secret()
+    redis_dir = _embedded_redis_to_stop()
     procs = _start(out, port)
     seen = _fingerprint(specs)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -126,3 +150,4 @@ def run_dev(specs: Path, out: Path, *, port: int | None = None) -> int:
         return 0
     finally:
         _stop(procs)
+        _stop_embedded_redis(redis_dir)

@@ -39,7 +39,7 @@ def _wait(predicate, timeout: float, what: str, log: Path) -> None:  # type: ign
 
 
 def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> None:
-    from flowgen_runtime.redis import stop_embedded_redis
+    from flowgen_runtime.redis import embedded_redis_running, stop_embedded_redis
 
     shutil.copytree(REPO / "specs", tmp_path / "specs")
     shutil.copytree(
@@ -94,6 +94,9 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         proc.send_signal(signal.SIGTERM)  # as Ctrl-C; a shell's background job ignores SIGINT
         assert proc.wait(timeout=30) == 0
         _wait(lambda: not any(_alive(pid) for pid in children), 10, "children stopped", log)
+        # it started the embedded Redis (its children did), so it stopped it, saving first
+        assert not embedded_redis_running(str(tmp_path / ".flowgen"))
+        assert (tmp_path / ".flowgen" / "redis" / "dump.rdb").exists()
     finally:
         if proc.poll() is None:
             proc.kill()  # its children get SIGTERM (test_children_of_a_killed_gen_dev_stop)
@@ -141,3 +144,33 @@ def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_gen_dev_stops_only_an_embedded_redis_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An embedded Redis already running when ``gen dev`` starts may serve other processes
+    (a worker in another terminal): ``gen dev`` leaves it running. With ``REDIS_URL`` set
+    there is nothing of its own to stop."""
+    from flowgen_runtime.redis import start_embedded_redis, stop_embedded_redis
+    from flowgen_runtime.settings import get_settings
+
+    from generator.dev import _embedded_redis_to_stop
+
+    data_dir = str(tmp_path / ".flowgen")
+    monkeypatch.setenv("FLOWGEN_DATA_DIR", data_dir)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert _embedded_redis_to_stop() == data_dir
+        start_embedded_redis(data_dir)
+        try:
+            assert _embedded_redis_to_stop() is None
+        finally:
+            stop_embedded_redis(data_dir)
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+        get_settings.cache_clear()
+        assert _embedded_redis_to_stop() is None
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
