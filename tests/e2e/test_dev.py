@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -131,6 +132,7 @@ def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", script], cwd=REPO, env=child_env({}), stdout=subprocess.PIPE
     )
+    child = 0
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
@@ -144,6 +146,8 @@ def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+        if child and _alive(child):  # the test failed: do not leave it behind
+            os.kill(child, signal.SIGKILL)
 
 
 def test_gen_dev_stops_only_an_embedded_redis_it_started(
