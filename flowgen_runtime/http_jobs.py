@@ -20,12 +20,12 @@ or attempts changed. The stream ends after a ``completed`` or ``failed`` state, 
 ``event: timeout`` after ``JOB_EVENTS_MAX_S`` (reconnect to go on). A ``: keep-alive``
 comment is sent after ``JOB_EVENTS_HEARTBEAT_S`` of silence. The job is re-read every
 ``JOB_EVENTS_POLL_MS``: a few Redis reads per open stream, no extra connection.
-Unknown queue or job: 404 JSON. Until the auth issue lands anyone who knows a job's
-queue and id may follow it (ids of queued mutations are random unless the client
-chose an idempotency key).
+Unknown queue or job: 404 JSON. A caller follows the jobs it enqueued (its JWT),
+``ADMIN_ROLES`` follow every job; another user's job, or any job for a caller without a
+token, answers 404 like a missing one; an invalid token answers 401.
 
-The monitor (``gen monitor`` over HTTP), protected by ``MONITOR_TOKEN`` (a bearer
-token; the routes answer 403 while it is unset)::
+The monitor (``gen monitor`` over HTTP), for an admin's JWT or the ``MONITOR_TOKEN``
+bearer token (without that setting, non-admins get 403)::
 
     GET  /monitor/queues[?queue=exam]            -> [{"name": "exam", "counts": {...}, ...}]
     POST /monitor/queues/{queue}/retry           -> {"queue": "exam", "action": "retry", "result": 2}

@@ -16,7 +16,8 @@ what it returns (JSON-able, or a pydantic model) becomes the job's result::
 Failures: an exception fails the attempt and BullMQ retries it per ``JobOptions``
 (``attempts``, ``backoff``). :class:`UnrecoverableJobError` fails the job at once,
 without retries; so does a payload that does not validate (the reason names the
-invalid fields) or a job name the queue does not know. ``timeout_ms`` fails the
+invalid fields), a job name the queue does not know, or a refusal of the service layer
+(:data:`REFUSALS`: bad input, a missing row, a permission, a conflict). ``timeout_ms`` fails the
 attempt with "timed out after N ms" (it is retried like any failure).
 
 Stopping: on the first SIGTERM/SIGINT (or :meth:`WorkerGroup.stop`) the workers
@@ -65,6 +66,7 @@ import bullmq
 import pydantic
 from pydantic_core import to_jsonable_python
 
+from ..errors import ConflictError, ForbiddenError, NotFoundError, UserInputError
 from ..logging import bind_log_context, log_json_line, reset_log_context
 from ..metrics import JOB_DURATION, JOBS, JOBS_STALLED
 from ._bullmq import Worker
@@ -88,6 +90,13 @@ ContextExtra = Mapping[str, Any] | Callable[[], Awaitable[Mapping[str, Any]]]
 
 class UnrecoverableJobError(bullmq.UnrecoverableError):
     """Raise from a handler to fail the job now, skipping any remaining attempts."""
+
+
+REFUSALS = (UserInputError, NotFoundError, ForbiddenError, ConflictError)
+"""What the service layer raises for a request it refuses (BAD_USER_INPUT, NOT_FOUND,
+FORBIDDEN, CONFLICT): raised by a handler, it fails the job at once, like
+:class:`UnrecoverableJobError`; a queued create naming a missing row is refused alike on
+every attempt, so retrying only delays the answer."""
 
 
 class JobTimeoutError(Exception):
@@ -288,6 +297,11 @@ class WorkerGroup:
                 ctx.logger.debug("job %s started (attempt %d)", _label(ctx), ctx.attempt)
             try:
                 result = to_jsonable_python(await self._call(queue, job.name, data, ctx))
+            except REFUSALS as exc:  # the same refusal again on every attempt
+                refused = UnrecoverableJobError(str(exc))
+                _log_failure(ctx, refused, job.opts.get("attempts") or 1)
+                _observe(ctx, time.monotonic() - started, "failed")
+                raise refused from exc
             except Exception as exc:
                 final = _log_failure(ctx, exc, job.opts.get("attempts") or 1)
                 _observe(ctx, time.monotonic() - started, "failed" if final else "retried")

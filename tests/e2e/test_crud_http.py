@@ -203,6 +203,19 @@ def test_queued_mutation_and_job_run_in_the_worker(app: App) -> None:
     assert subs["exam"]["submissions"]["nodes"] == [{"status": "GRADED", "score": 100.0}]
 
 
+def test_a_queued_create_the_worker_refuses_fails_at_once(app: App) -> None:
+    """The exam queue retries 3 times with backoff, but a missing exam is refused on every
+    attempt: the job fails on the first, naming the field."""
+    student = _user(app, "Refused")
+    ref = app.data(
+        "mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }",
+        {"i": {"examId": 987654, "studentId": student["id"], "answers": {}}},
+    )["createSubmission"]
+    done = app.wait_job("exam", ref["id"])
+    assert done["state"] == "failed" and done["attemptsMade"] == 1, done
+    assert done["failedReason"] == "Invalid input: input.examId: no Exam with id 987654"
+
+
 def test_bad_job_payload_is_rejected_at_enqueue(app: App) -> None:
     body = app.gql("mutation { enqueueGradeSubmission(input: {submissionId: 0}) { id } }")
     err = body["errors"][0]

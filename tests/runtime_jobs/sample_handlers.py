@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from flowgen_runtime import errors
 from flowgen_runtime.jobs import Backoff, JobContext, JobDef, JobOptions, QueueDef, Schedule
 from pydantic import BaseModel, Field
 
@@ -37,6 +38,10 @@ class Empty(BaseModel):
     pass
 
 
+class Refusal(BaseModel):
+    error: str  # a class name of flowgen_runtime.errors
+
+
 async def greet(payload: Greeting, ctx: JobContext) -> dict:
     ctx.logger.info("greeting")
     return {
@@ -64,6 +69,14 @@ async def tick(payload: Empty, ctx: JobContext) -> None:
     TICKS.append(ctx.job_id)
 
 
+async def refuse(payload: Refusal, ctx: JobContext) -> None:
+    """Fail as the service layer does when it refuses a request."""
+    CALLS.setdefault(f"{ctx.queue}/{ctx.job_id}", []).append(time.monotonic())
+    if payload.error == "UserInputError":
+        raise errors.UserInputError([{"path": ["input", "examId"], "message": "no Exam with id 9"}])
+    raise getattr(errors, payload.error)(f"refused by {payload.error}")
+
+
 def queue_def(name: str, **options: JobOptions | Schedule) -> QueueDef:
     """A queue with every sample job; ``options`` maps a job name to JobOptions or Schedule."""
 
@@ -82,6 +95,7 @@ def queue_def(name: str, **options: JobOptions | Schedule) -> QueueDef:
         job("flaky", Flaky, "flaky"),
         job("sleep", Sleep, "sleep"),
         job("tick", Empty, "tick"),
+        job("refuse", Refusal, "refuse"),
     ]
     return QueueDef(name=name, jobs={j.name: j for j in jobs}, concurrency=2)
 

@@ -169,6 +169,28 @@ async def test_exhausted_attempts_fail_with_the_last_error(
     assert status["attemptsMade"] == 2 and status["failedReason"] == "boom on attempt 2"
 
 
+async def test_a_refusal_of_the_service_layer_fails_the_job_at_once(
+    queues: JobQueues, redis_url: str, prefix: str
+) -> None:
+    """Bad input, a missing row, a permission or a conflict is refused again on every
+    attempt: the job fails on the first, with the refusal as its reason."""
+    qdef = queue_def("refusals", refuse=RETRYING)
+    kinds = ["UserInputError", "NotFoundError", "ForbiddenError", "ConflictError"]
+    async with running(WorkerGroup([qdef], redis_url, prefix=prefix)):
+        refs = [await queues.enqueue(qdef, "refuse", {"error": kind}) for kind in kinds]
+        done = [await wait_for_state(queues, qdef.name, r["id"], {"failed"}) for r in refs]
+        await asyncio.sleep(0.5)  # a retry (200 ms backoff) would have run by now
+    reasons = [d["failedReason"] for d in done]
+    assert reasons == [
+        "Invalid input: input.examId: no Exam with id 9",
+        "refused by NotFoundError",
+        "refused by ForbiddenError",
+        "refused by ConflictError",
+    ]
+    assert [d["attemptsMade"] for d in done] == [1, 1, 1, 1]
+    assert [len(sample_handlers.CALLS.pop(f"{qdef.name}/{r['id']}")) for r in refs] == [1] * 4
+
+
 async def test_delayed_jobs_run_on_time(
     queues: JobQueues, qdef: QueueDef, redis_url: str, prefix: str
 ) -> None:
