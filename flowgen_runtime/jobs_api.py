@@ -11,6 +11,7 @@ from .context import Context
 from .errors import NotFoundError, UserInputError
 from .graphql import python_name
 from .jobs import PayloadError, QueueDef, job_status, prepare
+from .jobs.enqueue import MAX_CLIENT_JOB_ID, job_id_problem
 from .naming import camel
 from .outbox import current_outbox
 
@@ -40,8 +41,10 @@ async def enqueue_job(
         perms = None if grants is _DEFAULT else {"enqueue": grants}
         resolve(perms, "enqueue", ctx.identity, f"{queue.name}.{name}")
     owner = None if ctx.identity is None else ctx.identity.id
-    if job_id is not None and owner is not None:
-        job_id = f"u{owner}-{job_id}"
+    if job_id is not None:
+        _check_client_job_id(job_id, "idempotencyKey" if "." in name else "jobId", owner)
+        if owner is not None:
+            job_id = f"u{owner}-{job_id}"
     try:
         job = prepare(queue, name, dict(payload), job_id, ctx.request_id, owner=owner)
     except PayloadError as exc:
@@ -59,6 +62,15 @@ async def enqueue_job(
     if outbox is not None:
         return outbox.hold(job)
     return await ctx.jobs.add(job)
+
+
+def _check_client_job_id(job_id: str, argument: str, owner: str | None) -> None:
+    """BAD_USER_INPUT naming the argument for a key BullMQ (or Node's tooling) refuses."""
+    problem = job_id_problem(job_id, digits_ok=owner is not None)  # owner: prefixed "u<id>-"
+    if problem is None and len(job_id) > MAX_CLIENT_JOB_ID:
+        problem = f"must be at most {MAX_CLIENT_JOB_ID} characters"
+    if problem is not None:
+        raise UserInputError([{"path": [argument], "message": problem}])
 
 
 async def job_status_for(ctx: Context, queue: str, job_id: str) -> Any:

@@ -25,6 +25,7 @@ e.g. ``"completed"`` if it already ran.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -136,6 +137,28 @@ class PreparedJob:
         return self.opts.get("jobId")
 
 
+MAX_CLIENT_JOB_ID = 200
+"""The longest job id (idempotency key) a client may choose."""
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def job_id_problem(job_id: str, *, digits_ok: bool = False) -> str | None:
+    """Why ``job_id`` cannot be a BullMQ job id, or None. Node BullMQ refuses a custom id
+    with ``:`` (its key separator) and one that is an integer, which would also meet the
+    ids BullMQ numbers its jobs with (``digits_ok``: the id gets a prefix, so it cannot).
+
+    >>> job_id_problem("order:7")
+    "must not contain ':' (BullMQ's key separator)"
+    """
+    if not job_id:
+        return "must not be empty"
+    if ":" in job_id:
+        return "must not contain ':' (BullMQ's key separator)"
+    if not digits_ok and _INTEGER.fullmatch(job_id):
+        return "must not be an integer (BullMQ numbers its own jobs so)"
+    return None
+
+
 def prepare(
     queue: QueueDef,
     job_name: str,
@@ -145,7 +168,10 @@ def prepare(
     delay_ms: int | None = None,
     owner: str | None = None,
 ) -> PreparedJob:
-    """Validate ``payload`` (:class:`PayloadError` if invalid) and build the job's data and opts."""
+    """Validate ``payload`` (:class:`PayloadError` if invalid) and build the job's data and
+    opts; a ``job_id`` BullMQ cannot take is a ValueError (see :func:`job_id_problem`)."""
+    if job_id is not None and (problem := job_id_problem(job_id)) is not None:
+        raise ValueError(f"job id {job_id!r} {problem}")
     job = queue.job(job_name)
     data = job_data(validate_payload(job, payload), request_id=request_id, owner=owner)
     return PreparedJob(queue.name, job.name, data, _opts(job, job_id, delay_ms))

@@ -221,6 +221,13 @@ def test_bad_job_payload_is_rejected_at_enqueue(app: App) -> None:
     err = body["errors"][0]
     assert err["extensions"]["code"] == "BAD_USER_INPUT"
     assert err["extensions"]["errors"][0]["path"] == ["input", "submissionId"]
+    bad_key = app.gql(
+        'mutation { enqueueGradeSubmission(input: {submissionId: 1}, jobId: "grade:1") { id } }'
+    )["errors"][0]
+    assert bad_key["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (
+        bad_key["message"] == "Invalid input: jobId: must not contain ':' (BullMQ's key separator)"
+    )
 
 
 def test_graphiql_explorer_and_health(app: App) -> None:

@@ -56,6 +56,27 @@ async def test_same_job_id_returns_the_existing_job(queues: JobQueues, qdef: Que
     assert (await queue.getJob("greet-1")).data["text"] == "one"  # untouched by the second add
 
 
+@pytest.mark.parametrize(
+    ("job_id", "problem"),
+    [
+        ("", "must not be empty"),
+        ("order:7", "must not contain ':'"),
+        ("42", "must not be an integer"),
+        ("-3", "must not be an integer"),
+    ],
+)
+async def test_a_job_id_bullmq_refuses_is_a_value_error(
+    queues: JobQueues, qdef: QueueDef, job_id: str, problem: str
+) -> None:
+    """Node BullMQ refuses such ids (and an integer one would meet BullMQ's own numbering:
+    the next numbered job would find it and be taken for a duplicate)."""
+    with pytest.raises(ValueError, match=problem):
+        await queues.enqueue(qdef, "greet", {"text": "x"}, job_id=job_id)
+    assert sum((await queues.queue(qdef.name).getJobCounts()).values()) == 0
+    ok = await queues.enqueue(qdef, "greet", {"text": "x"}, job_id="0042")  # not an integer
+    assert ok["id"] == "0042"
+
+
 async def test_delay_override_makes_a_delayed_job(queues: JobQueues, qdef: QueueDef) -> None:
     ref = await queues.enqueue(qdef, "greet", {"text": "later"}, delay_ms=60_000)
     assert ref["state"] == "delayed"

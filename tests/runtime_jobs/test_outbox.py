@@ -133,3 +133,21 @@ async def test_jobs_lost_after_commit_are_reported(ctx: Any, qdef: QueueDef) -> 
             await session.execute(sa.insert(ctx.table).values(note="committed"))
             await enqueue_job(broken, qdef, "greet", {"text": "lost"}, job_id="lost-1")
     assert await _rows(ctx) == ["committed"]
+
+
+async def test_a_client_job_id_bullmq_refuses_is_bad_user_input(ctx: Any, qdef: QueueDef) -> None:
+    """Named by its argument (``jobId`` of a job, ``idempotencyKey`` of a queued mutation);
+    an integer is refused only unprefixed: a signed-in caller's key becomes ``u<id>-<key>``."""
+    cases = [
+        ("greet", "a:b", ["jobId"], "must not contain ':' (BullMQ's key separator)"),
+        ("greet", "", ["jobId"], "must not be empty"),
+        ("Note.create", "k" * 201, ["idempotencyKey"], "must be at most 200 characters"),
+        ("greet", "17", ["jobId"], "must not be an integer (BullMQ numbers its own jobs so)"),
+    ]
+    for name, key, path, message in cases:
+        with pytest.raises(UserInputError) as info:
+            await enqueue_job(ctx, qdef, name, {"text": "x"}, job_id=key)
+        assert info.value.errors == [{"path": path, "message": message}], key
+    signed_in = SimpleNamespace(**{**vars(ctx), "identity": SimpleNamespace(id="5")})
+    ref = await enqueue_job(signed_in, qdef, "greet", {"text": "x"}, job_id="17")
+    assert ref["id"] == "u5-17"
