@@ -37,7 +37,7 @@ import bullmq
 from .enqueue import JobQueues
 from .status import iso_time
 
-__all__ = ["clean", "pause", "queue_overview", "resume", "retry_failed"]
+__all__ = ["CLEANABLE_STATES", "clean", "pause", "queue_overview", "resume", "retry_failed"]
 
 RECENT_FAILURES = 10
 
@@ -52,6 +52,8 @@ _CLEAN_SETS = {
     "completed": "completed",
     "failed": "failed",
 }
+CLEANABLE_STATES = tuple(_CLEAN_SETS)
+"""The states :func:`clean` takes."""
 
 
 async def queue_overview(queues: JobQueues, names: Sequence[str]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ temp folder and run on the real Redis (SQLite for the database: the jobs use non
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -167,6 +168,56 @@ def test_monitor_api_needs_the_token_and_operates_queues(jobs_app: App) -> None:
     assert bad.status_code == 404
     bad_state = httpx.post(f"{url}/work/clean", headers=auth, params={"state": "x"}, timeout=5)
     assert bad_state.status_code == 400 and "cannot clean state" in bad_state.json()["error"]
+
+
+def _monitor(app: App, *args: str) -> subprocess.CompletedProcess[str]:
+    """``gen monitor`` (the generated ``queue_monitor`` entry point) as a process."""
+    return subprocess.run(
+        [sys.executable, "-m", "generated.queue_monitor", *args],
+        cwd=app.root, env=app.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_gen_monitor_shows_and_operates_queues(jobs_app: App) -> None:
+    job_id = _enqueue(jobs_app, "fail", {"reason": "cli says no"})
+    assert jobs_app.wait_job("work", job_id)["state"] == "failed"
+
+    shown = _monitor(jobs_app)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("work ") and "failed=" in lines[0]
+    throughput = re.fullmatch(r" +last minute: completed=\d+ failed=(\d+)", lines[1])
+    assert throughput is not None and int(throughput[1]) >= 1, lines[1]
+    assert f"    failed {job_id} fail: cli says no" in lines
+    [data] = json.loads(_monitor(jobs_app, "show", "work", "--json").stdout)
+    failed = data["counts"]["failed"]
+    assert failed >= 1 and data["failedLastMinute"] >= 1
+
+    retried = _monitor(jobs_app, "retry", "work")
+    assert retried.stdout.strip() == f"retry work: {failed} failed job(s) back to waiting"
+    deadline = time.monotonic() + 10
+    while jobs_app.wait_job("work", job_id)["attemptsMade"] < 2:  # it ran, and failed again
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    cleaned = _monitor(jobs_app, "clean", "work", "--state", "failed")
+    assert cleaned.stdout.strip() == f"clean work: removed {failed} failed job(s)"
+    assert jobs_app.gql(f'{{ jobStatus(queue: "work", id: "{job_id}") {{ state }} }}')["data"] == {
+        "jobStatus": None
+    }
+
+    assert _monitor(jobs_app, "pause", "work").stdout.strip() == "pause work: ok"
+    assert json.loads(_monitor(jobs_app, "show", "work", "--json").stdout)[0]["paused"]
+    assert "PAUSED" in _monitor(jobs_app, "show", "work").stdout
+    assert _monitor(jobs_app, "resume", "work").stdout.strip() == "resume work: ok"
+    assert not json.loads(_monitor(jobs_app, "show", "--json").stdout)[0]["paused"]
+
+    unknown = _monitor(jobs_app, "retry", "nope")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "unknown queue 'nope' (known: work)"
+    no_queue = _monitor(jobs_app, "pause")
+    assert no_queue.returncode == 2 and "pause needs a queue name" in no_queue.stderr
+    bad_state = _monitor(jobs_app, "clean", "work", "--state", "weird")
+    assert bad_state.returncode == 2 and "invalid choice: 'weird'" in bad_state.stderr
 
 
 def test_a_job_left_in_the_outbox_is_relayed_and_run(jobs_app: App) -> None:
