@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +28,7 @@ from .context import Context
 from .jobs import JobContext, WorkerGroup, resolve_handler
 from .jobs.logstream import CoalescingStream
 from .logging import configure_logging
+from .processes import spawn_child
 from .settings import get_settings
 from .state import AppState
 
@@ -48,12 +46,30 @@ def app_context(job: JobContext) -> Context:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gen worker", description="Run job workers.")
     p.add_argument("--queues", default="", help="Comma-separated queue names (default: all).")
-    p.add_argument("--concurrency", type=int, default=None, help="Jobs at once per queue.")
     p.add_argument(
-        "--processes", type=int, default=1,
+        "--concurrency", type=_at_least(1), default=None,
+        help="Jobs at once per queue (default: the queue's spec).",
+    )  # fmt: skip
+    p.add_argument(
+        "--processes", type=_at_least(0), default=1,
         help="Worker processes to run (0: one per CPU core); default 1.",
     )  # fmt: skip
     return p
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low`` (else a usage error naming the value)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+
+    return parse
 
 
 async def run_workers(registry: Any, queues: list[str], concurrency: int | None) -> None:
@@ -143,12 +159,7 @@ def supervise(count: int, argv: list[str] | None = None) -> int:
     """Run ``count`` copies of this command line as workers; see the module docstring."""
     command = argv or [sys.executable, *sys.orig_argv[1:]]
     children = [
-        subprocess.Popen(
-            command,
-            env={**os.environ, _CHILD: str(index)},
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )  # fmt: skip
+        spawn_child(command, env={**os.environ, _CHILD: str(index)}, start_new_session=True)
         for index in range(count)
     ]
     log.info("supervising %d worker processes", count, extra={"pids": [c.pid for c in children]})
@@ -176,13 +187,6 @@ def supervise(count: int, argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _die_with_parent() -> None:
-    """In a child, before exec: SIGTERM when the supervisor dies (Linux ``PR_SET_PDEATHSIG``)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
+from flowgen_runtime.processes import spawn_child
 
 from .migrations import UnsupportedChange
 from .pipeline import build
@@ -54,29 +54,6 @@ def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
     procs = [spawn_child(cmd, cwd=out.parent, env=env) for cmd in (server, worker)]
     click.echo(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
     return procs
-
-
-def spawn_child(cmd: list[str], **popen: Any) -> subprocess.Popen[bytes]:
-    """Start a child process that gets SIGTERM when this process dies, on Linux.
-
-    ``gen dev`` stops its children itself on Ctrl-C or SIGTERM; this covers the deaths it
-    cannot handle (SIGKILL, an IDE or CI runner killing it), which otherwise left a server
-    holding the port and a worker taking jobs, with nobody to stop them.
-    """
-    parent = os.getpid()
-    return subprocess.Popen(cmd, preexec_fn=lambda: _die_with_parent(parent), **popen)  # noqa: PLW1509
-
-
-def _die_with_parent(parent: int) -> None:
-    """In the child, before exec: ask Linux for SIGTERM once the parent exits."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != parent:  # it died before the request: nobody will send the signal
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:

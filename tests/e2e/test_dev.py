@@ -124,7 +124,7 @@ def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     SIGTERM when it dies (``spawn_child``), instead of leaving them serving and working."""
     script = (
         "import sys, time\n"
-        "from generator.dev import spawn_child\n"
+        "from flowgen_runtime.processes import spawn_child\n"
         "child = spawn_child([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(120)\n"

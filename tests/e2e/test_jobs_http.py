@@ -220,6 +220,25 @@ def test_gen_monitor_shows_and_operates_queues(jobs_app: App) -> None:
     assert bad_state.returncode == 2 and "invalid choice: 'weird'" in bad_state.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concurrency", "0"], "argument --concurrency: 0 is below 1"),
+        (["--concurrency", "many"], "argument --concurrency: 'many' is not an integer"),
+        (["--processes", "-1"], "argument --processes: -1 is below 0"),
+        (["--queues", "work,nope"], "unknown queue(s): nope (known: work)"),
+    ],
+)
+def test_gen_worker_refuses_bad_arguments(jobs_app: App, args: list[str], message: str) -> None:
+    """Before: ``--concurrency 0`` quietly ran the spec's concurrency, a negative value ran."""
+    done = subprocess.run(
+        [sys.executable, "-m", "generated.worker", *args],
+        cwd=jobs_app.root, env=jobs_app.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
 def test_a_job_left_in_the_outbox_is_relayed_and_run(jobs_app: App) -> None:
     """A row of ``flowgen_outbox``, as a process that died between its commit and the
     ``add`` leaves it: the running processes' relay adds the job and the worker runs it."""
