@@ -154,9 +154,21 @@ class Relay:
                     full = added == _BATCH
                 failing = False
             except Exception as exc:  # noqa: BLE001 - Redis or the database away: next round
-                # once per outage, not every round (a database not migrated yet says so here)
+                # once per outage, not every round
                 level = logging.DEBUG if failing else logging.WARNING
-                log.log(level, "outbox relay failed (%s: %s); retrying every %g s",
-                        type(exc).__name__, exc, self.interval_s)  # fmt: skip
+                log.log(level, "outbox relay failed (%s); retrying every %g s",
+                        failure_text(exc, self.table), self.interval_s)  # fmt: skip
                 failing = True
             await asyncio.sleep(self.interval_s)
+
+
+def failure_text(exc: Exception, table: sa.Table) -> str:
+    """What went wrong, in a line; a database not migrated yet says what to run."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)  # asyncpg's
+    if code == "42P01" or "no such table" in str(orig):  # PostgreSQL's / SQLite's
+        return (
+            f"table {table.name} does not exist: run `gen migrate upgrade` (its revision "
+            "creates it); until then a job whose add fails after commit cannot be kept"
+        )
+    return f"{type(exc).__name__}: {exc}"

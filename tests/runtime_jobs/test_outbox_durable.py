@@ -17,7 +17,7 @@ from flowgen_runtime.db import Database
 from flowgen_runtime.jobs import JobQueues, QueueDef
 from flowgen_runtime.jobs_api import enqueue_job
 from flowgen_runtime.outbox import transaction
-from flowgen_runtime.outbox_store import Relay, outbox_table, relay
+from flowgen_runtime.outbox_store import Relay, failure_text, outbox_table, relay
 from flowgen_runtime.settings import Settings
 
 from ..e2e.harness import fresh_database
@@ -234,3 +234,23 @@ async def test_the_outbox_keeps_any_payload_redis_would_take(ctx: Any, qdef: Que
     assert await relay(ctx.db, ctx.jobs, ctx.outbox, older_than_s=0) == 1
     job = await ctx.jobs.queue(qdef.name).getJob("big-1")
     assert job is not None and job.data["times"] == 2**70
+
+
+async def test_a_relay_on_a_database_not_migrated_says_to_migrate(
+    database_url: str, queues: JobQueues
+) -> None:
+    """Servers and workers started before ``gen migrate upgrade`` log why, and what to do."""
+    table = outbox_table(sa.MetaData())  # declared, never created
+    db = Database(database_url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as info:
+            await relay(db, queues, table, older_than_s=0)
+    finally:
+        await db.dispose()
+    assert failure_text(info.value, table) == (
+        "table flowgen_outbox does not exist: run `gen migrate upgrade` (its revision creates "
+        "it); until then a job whose add fails after commit cannot be kept"
+    )
+    assert failure_text(ConnectionError("redis is down"), table) == (
+        "ConnectionError: redis is down"
+    )
