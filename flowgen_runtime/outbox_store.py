@@ -96,25 +96,34 @@ async def relay(
     db: Any, jobs: JobQueues, table: sa.Table, *, older_than_s: float, limit: int = _BATCH
 ) -> int:
     """Add the jobs held longer than ``older_than_s`` (their flush did not happen) and
-    delete their rows; returns how many. Rows are locked with SKIP LOCKED on PostgreSQL,
-    so relays of several processes share the work."""
+    delete their rows; returns how many. Relays of several processes share the work, each
+    row going to one of them: PostgreSQL locks the rows with SKIP LOCKED; SQLite, which
+    has no row locks, deletes them first (the write lock then makes a second relay wait
+    and find them gone). A failure rolls the deletion back, leaving the rows for later."""
     from .jobs import PreparedJob
 
     cutoff = int((time.time() - older_than_s) * 1000)
-    stmt = (
-        sa.select(table.c.queue, table.c.job_id, table.c.name, table.c.data, table.c.opts)
-        .where(table.c.held_at_ms <= cutoff)
-        .order_by(table.c.held_at_ms)
-        .limit(limit)
-    )
-    if not db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True)
+    due = table.c.held_at_ms <= cutoff
+    columns = (table.c.queue, table.c.job_id, table.c.name, table.c.data, table.c.opts)
+    if db.is_sqlite:  # take the database's write lock only when there is something to claim
+        async with db.read() as reader:
+            if await reader.scalar(sa.select(table.c.job_id).where(due).limit(1)) is None:
+                return 0
     async with db.session() as session:
-        rows = (await session.execute(stmt)).all()
+        if db.is_sqlite:
+            oldest = sa.select(table.c.queue, table.c.job_id).where(due)
+            oldest = oldest.order_by(table.c.held_at_ms).limit(limit)
+            claim = sa.delete(table).where(sa.tuple_(table.c.queue, table.c.job_id).in_(oldest))
+            rows = (await session.execute(claim.returning(*columns, table.c.held_at_ms))).all()
+            rows.sort(key=lambda r: r.held_at_ms)  # RETURNING follows no order
+        else:
+            stmt = sa.select(*columns).where(due).order_by(table.c.held_at_ms).limit(limit)
+            rows = (await session.execute(stmt.with_for_update(skip_locked=True))).all()
         held = [PreparedJob(r.queue, r.name, json.loads(r.data), json.loads(r.opts)) for r in rows]
         for job in held:  # in commit order; a failure leaves every row for the next round
             await jobs.add(job)
-        await _delete(session, table, held)
+        if not db.is_sqlite:
+            await _delete(session, table, held)
         await session.commit()
     if held:
         log.warning(
