@@ -66,6 +66,9 @@ def build_app(root: Path) -> None:
         shutil.copytree(REPO / "tests" / "e2e" / "jobs_app" / part, root / part)
     gen = [sys.executable, "-m", "generator.cli", "build", "specs", "--out", "generated"]
     subprocess.run(gen, cwd=root, env=child_env(root, {}), check=True, capture_output=True)
+    # as a user would: the server's and workers' outbox relays need their table
+    migrate = [sys.executable, "-m", "generator.cli", "migrate", "--app", "generated", "upgrade"]
+    subprocess.run(migrate, cwd=root, env=child_env(root, {}), check=True, capture_output=True)
 
 
 def child_env(root: Path, extra: dict[str, str]) -> dict[str, str]:
