@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from .auth import resolve
 from .context import Context
-from .errors import NotFoundError, UserInputError
+from .errors import ConflictError, NotFoundError, UserInputError
 from .graphql import python_name
 from .jobs import PayloadError, QueueDef, job_status, prepare
-from .jobs.enqueue import MAX_CLIENT_JOB_ID, job_id_problem
+from .jobs.enqueue import MAX_CLIENT_JOB_ID, META_KEY, job_id_problem
 from .naming import camel
 from .outbox import current_outbox
 
@@ -41,8 +45,9 @@ async def enqueue_job(
         perms = None if grants is _DEFAULT else {"enqueue": grants}
         resolve(perms, "enqueue", ctx.identity, f"{queue.name}.{name}")
     owner = None if ctx.identity is None else ctx.identity.id
+    key, argument = job_id, "idempotencyKey" if "." in name else "jobId"
     if job_id is not None:
-        _check_client_job_id(job_id, "idempotencyKey" if "." in name else "jobId", owner)
+        _check_client_job_id(job_id, argument, owner)
         if owner is not None:
             job_id = f"u{owner}-{job_id}"
     try:
@@ -60,8 +65,36 @@ async def enqueue_job(
         raise UserInputError(errors) from None
     outbox = current_outbox()
     if outbox is not None:
+        if key is not None:  # checked now, while the request can still be refused
+            with contextlib.suppress(RedisError, OSError):  # Redis away: the outbox keeps it
+                await _same_job_or_conflict(ctx, job, argument, key)
         return outbox.hold(job)
-    return await ctx.jobs.add(job)
+    ref = await ctx.jobs.add(job)
+    if key is not None:  # after the add: whichever request's job Redis kept is compared
+        await _same_job_or_conflict(ctx, job, argument, key)
+    return ref
+
+
+async def _same_job_or_conflict(ctx: Context, job: Any, argument: str, key: str) -> None:
+    """CONFLICT if the job Redis holds under this key is another job or has another input:
+    a key names one request, retried (as Stripe's idempotency keys do). The add just made
+    enqueued nothing new then; without this the client would follow the other job."""
+    stored = await ctx.jobs.stored(job.queue, str(job.job_id))
+    if stored is None:
+        return
+    name, data = stored
+    ours = json.loads(json.dumps(job.data))  # as Redis holds it (tuples are lists...)
+    if name == job.name and _without_meta(data) == _without_meta(ours):
+        return
+    what = "input" if name == job.name else f"job ({name})"
+    raise ConflictError(
+        f"{argument} {key!r} was already used for a different {what}; "
+        "use a new key for a new request"
+    )
+
+
+def _without_meta(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != META_KEY}
 
 
 def _check_client_job_id(job_id: str, argument: str, owner: str | None) -> None:

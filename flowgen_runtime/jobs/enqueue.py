@@ -25,6 +25,7 @@ e.g. ``"completed"`` if it already ran.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -227,6 +228,15 @@ class JobQueues:
         if state not in STATES:
             state = await queue.getJobState(str(added.id))
         return {"id": str(added.id), "queue": job.queue, "name": job.name, "state": state}
+
+    async def stored(self, queue: str, job_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The name and data of job ``job_id`` as Redis holds it, or None if it has none."""
+        name, data = await self.queue(queue).client.hmget(
+            self.queue(queue).toKey(job_id), ["name", "data"]
+        )
+        if name is None or data is None:
+            return None
+        return (name.decode() if isinstance(name, bytes) else name), json.loads(data)
 
     async def enqueue_bulk(
         self,

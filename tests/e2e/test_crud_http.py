@@ -185,6 +185,13 @@ def test_queued_mutation_and_job_run_in_the_worker(app: App) -> None:
         {"i": {"examId": exam["id"], "studentId": student["id"], "answers": {"q1": "4"}}, "k": key},
     )["createSubmission"]
     assert again["id"] == f"u1-{key}"
+    # the same key for another input is refused, not answered with the first job
+    other = app.gql(
+        "mutation($i: CreateSubmissionInput!, $k: String) { createSubmission(input: $i, idempotencyKey: $k) { id } }",
+        {"i": {"examId": exam["id"], "studentId": student["id"], "answers": {"q1": "5"}}, "k": key},
+    )["errors"][0]
+    assert other["extensions"]["code"] == "CONFLICT", other
+    assert other["message"].startswith(f"idempotencyKey {key!r} was already used")
     done = app.wait_job("exam", f"u1-{key}")
     assert done["state"] == "completed", done
     sub_id = done["result"]["id"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flowgen_runtime.db import Database
-from flowgen_runtime.errors import UserInputError
+from flowgen_runtime.errors import ConflictError, UserInputError
 from flowgen_runtime.jobs import JobQueues, QueueDef
 from flowgen_runtime.jobs_api import enqueue_job
 from flowgen_runtime.outbox import OutboxFlushError, current_session, transaction
@@ -127,6 +127,9 @@ async def test_jobs_lost_after_commit_are_reported(ctx: Any, qdef: QueueDef) -> 
         async def add(self, job: Any) -> Any:
             raise ConnectionError("redis is down")
 
+        async def stored(self, queue: str, job_id: str) -> Any:
+            raise ConnectionError("redis is down")
+
     broken = SimpleNamespace(db=ctx.db, jobs=Down(), request_id=None, system=True, identity=None)
     with pytest.raises(OutboxFlushError, match="not enqueued after commit"):
         async with transaction(broken) as session:
@@ -151,3 +154,27 @@ async def test_a_client_job_id_bullmq_refuses_is_bad_user_input(ctx: Any, qdef: 
     signed_in = SimpleNamespace(**{**vars(ctx), "identity": SimpleNamespace(id="5")})
     ref = await enqueue_job(signed_in, qdef, "greet", {"text": "x"}, job_id="17")
     assert ref["id"] == "u5-17"
+
+
+async def test_a_key_used_again_for_another_input_is_a_conflict(ctx: Any, qdef: QueueDef) -> None:
+    """An idempotency key names one request: its retry (same job, same input) gets the
+    same job back; another input, or another job, under the key is refused (CONFLICT)
+    instead of silently handing back the first job. Checked after the add, and before a
+    commit for a job held by a transaction."""
+    first = await enqueue_job(ctx, qdef, "greet", {"text": "one"}, job_id="k-1")
+    again = await enqueue_job(ctx, qdef, "greet", {"text": "one"}, job_id="k-1")
+    assert again["id"] == first["id"] == "k-1"
+    with pytest.raises(ConflictError) as info:
+        await enqueue_job(ctx, qdef, "greet", {"text": "two"}, job_id="k-1")
+    assert info.value.message == (
+        "jobId 'k-1' was already used for a different input; use a new key for a new request"
+    )
+    with pytest.raises(ConflictError, match=r"for a different job \(greet\)"):
+        await enqueue_job(ctx, qdef, "flaky", {"succeed_on": 1}, job_id="k-1")
+    with pytest.raises(ConflictError):  # held by a transaction: refused before the commit
+        async with transaction(ctx) as session:
+            await session.execute(sa.insert(ctx.table).values(note="refused"))
+            await enqueue_job(ctx, qdef, "greet", {"text": "three"}, job_id="k-1")
+    assert await _rows(ctx) == []  # the request's transaction rolled back
+    job = await ctx.jobs.queue(qdef.name).getJob("k-1")
+    assert job.data["text"] == "one"  # the first job, untouched

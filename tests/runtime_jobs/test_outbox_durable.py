@@ -31,6 +31,9 @@ class Down:
     async def add(self, job: Any) -> Any:
         raise ConnectionError("redis is down")
 
+    async def stored(self, queue: str, job_id: str) -> Any:
+        raise ConnectionError("redis is down")
+
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
