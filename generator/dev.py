@@ -51,7 +51,13 @@ def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
     worker = [sys.executable, "-m", "generator.cli", "worker", "--app", out.name]
     # Readable log lines in a terminal; JSON (the production default) when LOG_FORMAT says so.
     env = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT") or "console"}
-    procs = [spawn_child(cmd, cwd=out.parent, env=env) for cmd in (server, worker)]
+    # Their own session: a terminal's Ctrl-C reaches this process only, which stops each
+    # child once (SIGTERM). Had they received the SIGINT too, that SIGTERM would be the
+    # worker's second signal, which cancels its active jobs instead of finishing them.
+    procs = [
+        spawn_child(cmd, cwd=out.parent, env=env, start_new_session=True)
+        for cmd in (server, worker)
+    ]
     click.echo(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
     return procs
 

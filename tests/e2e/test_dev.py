@@ -53,6 +53,8 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         proc = subprocess.Popen(
             [sys.executable, "-m", "generator.cli", "dev", "specs", "--port", str(port)],
             cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's process group, for the Ctrl-C below
+            preexec_fn=_default_sigint,
         )  # fmt: skip
     try:
         _wait(
@@ -92,9 +94,13 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         )
         children = _children(proc.pid)
         assert len(children) == 2, children  # the server and the worker
-        proc.send_signal(signal.SIGTERM)  # as Ctrl-C; a shell's background job ignores SIGINT
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         assert proc.wait(timeout=30) == 0
         _wait(lambda: not any(_alive(pid) for pid in children), 10, "children stopped", log)
+        # one graceful stop: gen dev's own SIGTERM must not reach a worker already stopping
+        # on the terminal's SIGINT, which takes a second signal for "cancel active jobs"
+        assert "cancelling active jobs" not in log.read_text()
+        assert "finishing active jobs" in log.read_text()
         # it started the embedded Redis (its children did), so it stopped it, saving first
         assert not embedded_redis_running(str(tmp_path / ".flowgen"))
         assert (tmp_path / ".flowgen" / "redis" / "dump.rdb").exists()
@@ -103,6 +109,12 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
             proc.kill()  # its children get SIGTERM (test_children_of_a_killed_gen_dev_stop)
             proc.wait()
         stop_embedded_redis(str(tmp_path / ".flowgen"))
+
+
+def _default_sigint() -> None:
+    """In gen dev's process: Ctrl-C's default, which a shell's background job (a test run
+    in the background) would otherwise pass down as ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _children(pid: int) -> list[int]:
