@@ -297,15 +297,14 @@ class WorkerGroup:
                 ctx.logger.debug("job %s started (attempt %d)", _label(ctx), ctx.attempt)
             try:
                 result = to_jsonable_python(await self._call(queue, job.name, data, ctx))
-            except REFUSALS as exc:  # the same refusal again on every attempt
-                refused = UnrecoverableJobError(str(exc))
-                _log_failure(ctx, refused, job.opts.get("attempts") or 1)
-                _observe(ctx, time.monotonic() - started, "failed")
-                raise refused from exc
             except Exception as exc:
-                final = _log_failure(ctx, exc, job.opts.get("attempts") or 1)
+                # a refusal would be the same on every attempt: fail the job at once
+                failure = UnrecoverableJobError(str(exc)) if isinstance(exc, REFUSALS) else exc
+                final = _log_failure(ctx, failure, job.opts.get("attempts") or 1)
                 _observe(ctx, time.monotonic() - started, "failed" if final else "retried")
-                raise
+                if failure is exc:
+                    raise
+                raise failure from exc
             elapsed = time.monotonic() - started
             _observe(ctx, elapsed, "completed")
             if logger.isEnabledFor(logging.INFO):
