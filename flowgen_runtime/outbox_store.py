@@ -97,33 +97,27 @@ async def relay(
 ) -> int:
     """Add the jobs held longer than ``older_than_s`` (their flush did not happen) and
     delete their rows; returns how many. Relays of several processes share the work, each
-    row going to one of them: PostgreSQL locks the rows with SKIP LOCKED; SQLite, which
-    has no row locks, deletes them first (the write lock then makes a second relay wait
-    and find them gone). A failure rolls the deletion back, leaving the rows for later."""
+    row going to one of them: the rows are claimed by deleting them first (PostgreSQL
+    skips rows another relay has locked; on SQLite, which has no row locks, the write lock
+    makes a second relay wait and find them gone). A failure rolls the deletion back,
+    leaving the rows for later."""
     from .jobs import PreparedJob
 
     cutoff = int((time.time() - older_than_s) * 1000)
     due = table.c.held_at_ms <= cutoff
-    columns = (table.c.queue, table.c.job_id, table.c.name, table.c.data, table.c.opts)
     if db.is_sqlite:  # take the database's write lock only when there is something to claim
         async with db.read() as reader:
             if await reader.scalar(sa.select(table.c.job_id).where(due).limit(1)) is None:
                 return 0
+    oldest = sa.select(table.c.queue, table.c.job_id).where(due).order_by(table.c.held_at_ms)
+    oldest = oldest.limit(limit).with_for_update(skip_locked=True)  # SQLite: no FOR UPDATE
+    claim = sa.delete(table).where(sa.tuple_(table.c.queue, table.c.job_id).in_(oldest))
+    returned = (table.c.queue, table.c.name, table.c.data, table.c.opts, table.c.held_at_ms)
     async with db.session() as session:
-        if db.is_sqlite:
-            oldest = sa.select(table.c.queue, table.c.job_id).where(due)
-            oldest = oldest.order_by(table.c.held_at_ms).limit(limit)
-            claim = sa.delete(table).where(sa.tuple_(table.c.queue, table.c.job_id).in_(oldest))
-            rows = (await session.execute(claim.returning(*columns, table.c.held_at_ms))).all()
-            rows.sort(key=lambda r: r.held_at_ms)  # RETURNING follows no order
-        else:
-            stmt = sa.select(*columns).where(due).order_by(table.c.held_at_ms).limit(limit)
-            rows = (await session.execute(stmt.with_for_update(skip_locked=True))).all()
+        rows = sorted((await session.execute(claim.returning(*returned))).all(), key=_held_at)
         held = [PreparedJob(r.queue, r.name, json.loads(r.data), json.loads(r.opts)) for r in rows]
         for job in held:  # in commit order; a failure leaves every row for the next round
             await jobs.add(job)
-        if not db.is_sqlite:
-            await _delete(session, table, held)
         await session.commit()
     if held:
         log.warning(
@@ -131,6 +125,11 @@ async def relay(
             "Redis: %s", len(held), [f"{j.queue}/{j.job_id}" for j in held],
         )  # fmt: skip
     return len(held)
+
+
+def _held_at(row: Any) -> int:
+    """A claimed row's commit time: RETURNING follows no order."""
+    return int(row.held_at_ms)
 
 
 class Relay:
