@@ -83,6 +83,11 @@ class Outbox:
         self.pending.append((job, ref))
         return ref
 
+    @property
+    def held(self) -> list[PreparedJob]:
+        """The jobs waiting for the flush, in the order they were held."""
+        return [job for job, _ in self.pending]
+
     async def flush(self, jobs: JobQueues) -> list[JobRef]:
         """Add every held job (in order); each handed-out reference gets the real state."""
         pending, self.pending = self.pending, []
@@ -128,7 +133,7 @@ async def transaction(ctx: Any) -> AsyncIterator[Any]:
         try:
             yield session
             if outbox.pending and (table := table_of(ctx)) is not None:
-                await write(session, table, [job for job, _ in outbox.pending])
+                await write(session, table, outbox.held)
             await session.commit()
         except BaseException:
             await session.rollback()
@@ -141,7 +146,7 @@ async def transaction(ctx: Any) -> AsyncIterator[Any]:
 
 
 async def _flush(ctx: Any, outbox: Outbox, table: Any) -> None:
-    jobs = [job for job, _ in outbox.pending]
+    jobs = outbox.held  # flush empties pending
     try:
         await outbox.flush(ctx.jobs)
     except OutboxFlushError as exc:

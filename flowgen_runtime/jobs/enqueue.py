@@ -231,9 +231,8 @@ class JobQueues:
 
     async def stored(self, queue: str, job_id: str) -> tuple[str, dict[str, Any]] | None:
         """The name and data of job ``job_id`` as Redis holds it, or None if it has none."""
-        name, data = await self.queue(queue).client.hmget(
-            self.queue(queue).toKey(job_id), ["name", "data"]
-        )
+        bull = self.queue(queue)
+        name, data = await bull.client.hmget(bull.toKey(job_id), ["name", "data"])
         if name is None or data is None:
             return None
         return (name.decode() if isinstance(name, bytes) else name), json.loads(data)
