@@ -1,5 +1,5 @@
-"""Child processes that do not outlive their parent: ``gen dev``'s server and worker, and
-the worker processes of ``gen worker --processes N``."""
+"""Child processes that do not outlive their parent (``gen dev``'s server and worker, the
+worker processes of ``gen worker --processes N``), and whether a process still runs."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ def _die_with(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # it died before the request: nobody will send the signal
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited. An exited process stays a zombie
+    until its parent (or init, for a daemon) reaps it, which may take a while: on Linux a
+    zombie counts as stopped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

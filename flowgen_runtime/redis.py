@@ -52,6 +52,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from .processes import process_running
 from .settings import Settings
 
 __all__ = [
@@ -195,10 +196,10 @@ def stop_embedded_redis(data_dir: str, *, save: bool = False) -> None:
             client.shutdown(save=save, nosave=not save)
     except RedisError:
         # Not answering: signal it by pid file, if that process still exists.
-        if pid is not None and _alive(pid):
+        if pid is not None and process_running(pid):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + _STARTUP_SECONDS
-    while pid is not None and _alive(pid) and time.monotonic() < deadline:
+    while pid is not None and process_running(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     if os.path.exists(paths.socket) and not _answers_ping(paths.socket):
         os.unlink(paths.socket)
@@ -293,21 +294,6 @@ def _read_pid(pidfile: str) -> int | None:
             return int(fh.read().strip())
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # An exited daemon stays a zombie until init reaps it, which may take a while.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _log_tail(paths: _Paths, lines: int = 5) -> str:

