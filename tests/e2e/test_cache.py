@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +20,8 @@ from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
 
-from .harness import ADMIN, JWT_SECRET, drop_keys, free_port
+from ..redis_server import RedisServer
+from .harness import ADMIN, JWT_SECRET, drop_keys
 
 
 @pytest.fixture(scope="module")
@@ -177,42 +176,24 @@ def test_whole_responses_are_cached_until_a_write(http: TestClient) -> None:
     assert http.post("/graphql", json=job_status).json() == {"data": {"jobStatus": None}}
 
 
-def _redis_server(port: int, tmp: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(100):
-        if (
-            subprocess.run(
-                ["redis-cli", "-p", str(port), "ping"], capture_output=True
-            ).stdout.strip()
-            == b"PONG"
-        ):
-            return proc
-        time.sleep(0.05)
-    raise AssertionError("redis-server did not start")
-
-
 async def test_reads_survive_a_redis_outage_and_caching_resumes(
     pg: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = free_port()
-    server = _redis_server(port, tmp_path)
-    s = AppState(REGISTRY, settings(pg, f"redis://127.0.0.1:{port}/0", "outage", timeout=0.2))
+    server = RedisServer(tmp_path)
+    server.start()
+    s = AppState(REGISTRY, settings(pg, server.url, "outage", timeout=0.2))
     await s.start()
     try:
         user = await _user(s)
         users = REGISTRY.services["User"]
         await users.get(s.context(identity=ADMIN_ID), user["id"])
-        server.terminate()
-        server.wait()
+        server.stop()
         caplog.set_level(logging.WARNING, logger="flowgen.cache")
         for _ in range(5):  # Redis is gone: every read still answers, from the database
             assert (await users.get(s.context(identity=ADMIN_ID), user["id"]))["id"] == user["id"]
         warnings = [r for r in caplog.records if "redis unavailable" in r.getMessage()]
         assert len(warnings) == 1  # once per outage, not per request
-        server = _redis_server(port, tmp_path)
+        server.start()
         await users.get(s.context(identity=ADMIN_ID), user["id"])  # first read after: refill
         hits = s.cache.stats.hits
         await users.get(s.context(identity=ADMIN_ID), user["id"])
@@ -220,5 +201,4 @@ async def test_reads_survive_a_redis_outage_and_caching_resumes(
         assert any("caching resumed" in r.getMessage() for r in caplog.records)
     finally:
         await s.stop()
-        server.terminate()
-        server.wait()
+        server.close()

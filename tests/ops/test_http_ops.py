@@ -9,16 +9,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import shutil
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from flowgen_runtime import migrate
 from flowgen_runtime.app import create_app
 from flowgen_runtime.http_ops import RequestMiddleware
@@ -31,7 +27,7 @@ from starlette.routing import Route
 
 from generated.registry import REGISTRY
 
-from ..e2e.harness import free_port
+from ..redis_server import RedisServer
 
 
 def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -88,44 +84,12 @@ async def test_unhandled_error_logged_once_with_traceback_client_sees_only_the_i
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A redis-server of this test alone: ``stop()`` and ``start()`` it at will."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start() -> None:
-        cmd = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        procs.append(subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL))
-        client = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop() -> None:
-        procs[-1].terminate()
-        procs[-1].wait(timeout=10)
-
-    start()
-    yield {"url": f"redis://127.0.0.1:{port}/0", "start": start, "stop": stop}
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield {"url": server.url, "start": server.start, "stop": server.stop}
+    finally:
+        server.close()
 
 
 @pytest.fixture

