@@ -144,8 +144,8 @@ JWT_SECRET = "flowgen-bench-secret-0123456789abcdef0123"
 
 def admin_auth() -> str:
     """A bearer token of an admin for the bench servers (they run with ``JWT_SECRET``)."""
-    from flowgen_runtime.auth import mint
-    from flowgen_runtime.settings import Settings
+    from flowgen_runtime.auth.tokens import mint
+    from flowgen_runtime.core.settings import Settings
 
     return "Bearer " + mint(Settings(jwt_secret=JWT_SECRET), "1", ["admin"], ttl_s=24 * 3600)
 

@@ -50,8 +50,9 @@ from typing import Any
 import bullmq
 import httpx
 import redis as sync_redis
-from flowgen_runtime.auth import Identity, mint
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.auth.access import Identity
+from flowgen_runtime.auth.tokens import mint
+from flowgen_runtime.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_DIR = REPO / "bench" / "node"
@@ -79,7 +80,7 @@ def child_env(root: Path, extra: dict[str, str]) -> dict[str, str]:
 
 
 def connection(url: str) -> dict[str, Any]:
-    from flowgen_runtime.redis import redis_connection_kwargs
+    from flowgen_runtime.core.redis import redis_connection_kwargs
 
     return redis_connection_kwargs(url, for_worker=False)
 
@@ -93,9 +94,9 @@ async def rate(n: int, parallel: int, one: Callable[[int], Awaitable[Any]]) -> f
 
 
 async def python_enqueue(args: argparse.Namespace, root: Path) -> dict[str, float]:
+    from flowgen_runtime.core.settings import Settings
+    from flowgen_runtime.data.state import AppState
     from flowgen_runtime.jobs import JobQueues
-    from flowgen_runtime.settings import Settings
-    from flowgen_runtime.state import AppState
 
     sys.path.insert(0, str(root))
     from inspect import isawaitable

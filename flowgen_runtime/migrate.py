@@ -7,9 +7,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-
-from .settings import get_settings
-from .sql import pattern_match
+from flowgen_runtime.core.settings import get_settings
+from flowgen_runtime.data.ddl import pattern_match
 
 __all__ = ["pattern_match"]  # revisions call fg.pattern_match for pattern CHECKs
 

@@ -29,7 +29,7 @@ class _Group(click.Group):
         except Exception as exc:
             # only commands that read settings can raise ConfigError, and they have imported
             # the module; `gen build` does not pay for importing it
-            settings = sys.modules.get("flowgen_runtime.settings")
+            settings = sys.modules.get("flowgen_runtime.core.settings")
             if settings is not None and isinstance(exc, settings.ConfigError):
                 raise click.ClickException(str(exc)) from None
             raise
@@ -222,7 +222,7 @@ _APP = click.option(
 @click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
 def serve_cmd(app_pkg: str, host: str | None, port: int | None, workers: int) -> None:
     """Run the GraphQL server (uvicorn)."""
-    from flowgen_runtime.app import serve_package
+    from flowgen_runtime.graphql.app import serve_package
 
     _package(app_pkg)
     serve_package(f"{app_pkg}.server:app", host=host, port=port, workers=workers)
@@ -233,7 +233,7 @@ def serve_cmd(app_pkg: str, host: str | None, port: int | None, workers: int) ->
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def worker_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
     """Run job workers: [--queues a,b] [--concurrency N] [--processes N (0: one per core)]."""
-    from flowgen_runtime.worker import worker_main
+    from flowgen_runtime.jobs.main import worker_main
 
     sys.exit(worker_main(_package(app_pkg), list(args)))
 
@@ -243,7 +243,7 @@ def worker_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def monitor_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
     """Show queue health: counts by state, recent failures; retry/clean/pause/resume."""
-    from flowgen_runtime.monitor_cli import monitor_main
+    from flowgen_runtime.jobs.monitor_cli import monitor_main
 
     sys.exit(monitor_main(_package(app_pkg), list(args)))
 
@@ -269,8 +269,8 @@ def migrate_cmd(app_pkg: str, action: str, revision: str | None) -> None:
 @click.option("--ttl", type=int, default=3600, show_default=True, help="Seconds until it expires.")
 def token_cmd(sub: str, roles: tuple[str, ...], ttl: int) -> None:
     """Mint a development token signed with JWT_SECRET (or gen dev's development secret)."""
-    from flowgen_runtime.auth import dev_secret, mint
-    from flowgen_runtime.settings import get_settings
+    from flowgen_runtime.auth.tokens import dev_secret, mint
+    from flowgen_runtime.core.settings import get_settings
 
     settings = get_settings()
     if not settings.jwt_secret:

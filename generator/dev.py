@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import click
-from flowgen_runtime.processes import spawn_child
+from flowgen_runtime.core.processes import spawn_child
 
 from .migrations import UnsupportedChange
 from .pipeline import build
@@ -75,8 +75,8 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 def _dev_secret() -> None:
     """Sign tokens with a per-checkout development secret unless JWT_SECRET is set."""
-    from flowgen_runtime.auth import dev_secret
-    from flowgen_runtime.settings import get_settings
+    from flowgen_runtime.auth.tokens import dev_secret
+    from flowgen_runtime.core.settings import get_settings
 
     settings = get_settings()
     if settings.jwt_secret:
@@ -90,8 +90,8 @@ def _dev_secret() -> None:
 def _embedded_redis_to_stop() -> str | None:
     """The data directory of the embedded Redis if this run will be the one to start it
     (no ``REDIS_URL``, not running yet): ``gen dev`` then stops it on exit."""
-    from flowgen_runtime.redis import embedded_redis_running
-    from flowgen_runtime.settings import get_settings
+    from flowgen_runtime.core.redis import embedded_redis_running
+    from flowgen_runtime.core.settings import get_settings
 
     settings = get_settings()
     if settings.redis_url or embedded_redis_running(settings.data_dir):
@@ -102,7 +102,7 @@ def _embedded_redis_to_stop() -> str | None:
 def _stop_embedded_redis(data_dir: str | None) -> None:
     if data_dir is None:
         return
-    from flowgen_runtime.redis import stop_embedded_redis
+    from flowgen_runtime.core.redis import stop_embedded_redis
 
     stop_embedded_redis(data_dir, save=True)
     click.echo(f"stopped the embedded Redis (its data saved under {data_dir}/redis)")

@@ -55,7 +55,7 @@ def scaffold_handlers(
                 init.write_text('"""Your code: job handlers and custom resolvers."""\n')
         body = '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
         body += "from typing import Any\n\nfrom flowgen_runtime.jobs import JobContext\n"
-        body += "from flowgen_runtime.worker import app_context  # noqa: F401\n"
+        body += "from flowgen_runtime.jobs.main import app_context  # noqa: F401\n"
         for j in jobs:
             func = (j.handler or "").rsplit(".", 1)[1]
             body += _STUB.format(

@@ -68,7 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     """The JSON log lines written while the test runs (logging goes back to stderr after)."""
-    from flowgen_runtime.logging import configure_logging
+    from flowgen_runtime.core.logging import configure_logging
 
     stream = io.StringIO()
     configure_logging("INFO", "json", stream=stream)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import redis
-from flowgen_runtime.redis import _redis_server_executable
+from flowgen_runtime.core.redis import _redis_server_executable
 
 from .e2e.harness import free_port
 

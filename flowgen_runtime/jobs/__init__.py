@@ -8,13 +8,34 @@ Generated code describes queues with :mod:`.defs`, producers enqueue through one
     await job_status(queues, "grading", ref["id"])
 
     await WorkerGroup([GRADING], redis_url).run()   # in the worker process
+
+The engine (:mod:`.defs`, :mod:`.enqueue`, :mod:`.status`, :mod:`.monitor`,
+:mod:`.runner`, :mod:`.heartbeat`, :mod:`.bullmq_compat`) imports only
+:mod:`flowgen_runtime.core`. :mod:`.outbox` and :mod:`.outbox_store` (enqueue after
+commit, the durable outbox) add the database. The entry points and faces - :mod:`.main`
+(``gen worker``), :mod:`.api` (GraphQL helpers), :mod:`.http` (job events and the
+monitor API), :mod:`.monitor_cli` (``gen monitor``) - may import every other folder.
 """
 
-from .defs import Backoff, JobDef, JobOptions, QueueDef, RateLimit, Retention, Schedule
-from .enqueue import FieldError, JobQueues, JobRef, PayloadError, PreparedJob, prepare
-from .monitor import clean, pause, queue_overview, resume, retry_failed
-from .status import job_status
-from .worker import (
+from flowgen_runtime.jobs.defs import (
+    Backoff,
+    JobDef,
+    JobOptions,
+    QueueDef,
+    RateLimit,
+    Retention,
+    Schedule,
+)
+from flowgen_runtime.jobs.enqueue import (
+    FieldError,
+    JobQueues,
+    JobRef,
+    PayloadError,
+    PreparedJob,
+    prepare,
+)
+from flowgen_runtime.jobs.monitor import clean, pause, queue_overview, resume, retry_failed
+from flowgen_runtime.jobs.runner import (
     HandlerImportError,
     JobContext,
     JobTimeoutError,
@@ -22,6 +43,7 @@ from .worker import (
     WorkerGroup,
     resolve_handler,
 )
+from flowgen_runtime.jobs.status import job_status
 
 __all__ = [
     "Backoff",

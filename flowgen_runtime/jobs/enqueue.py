@@ -34,9 +34,8 @@ from urllib.parse import unquote, urlsplit
 
 import bullmq
 import pydantic
-
-from ._pipeline import AutoPipeline, autopipeline
-from .defs import JobDef, QueueDef
+from flowgen_runtime.jobs.bullmq_compat.pipeline import AutoPipeline, autopipeline
+from flowgen_runtime.jobs.defs import JobDef, QueueDef
 
 __all__ = [
     "META_KEY",
@@ -319,13 +318,13 @@ def _dotted(path: Sequence[str | int]) -> str:
 def _connection(url: str, for_worker: bool) -> dict[str, Any]:
     """redis.asyncio.Redis keyword arguments for ``url``, as BullMQ's ``connection``.
 
-    Uses ``flowgen_runtime.redis.redis_connection_kwargs`` when present; the
+    Uses ``flowgen_runtime.core.redis.redis_connection_kwargs`` when present; the
     fallback understands ``redis://``, ``rediss://`` and ``unix://`` URLs.
     Workers always get ``socket_timeout=None`` (see the ``worker`` module docstring),
     producers a generous 10 s.
     """
     try:
-        from flowgen_runtime.redis import redis_connection_kwargs
+        from flowgen_runtime.core.redis import redis_connection_kwargs
     except ImportError:
         kwargs = _parse_redis_url(url)
     else:

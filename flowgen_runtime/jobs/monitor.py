@@ -33,9 +33,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import bullmq
-
-from .enqueue import JobQueues
-from .status import iso_time
+from flowgen_runtime.jobs.enqueue import JobQueues
+from flowgen_runtime.jobs.status import iso_time
 
 __all__ = ["CLEANABLE_STATES", "clean", "pause", "queue_overview", "resume", "retry_failed"]
 

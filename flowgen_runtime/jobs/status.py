@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .enqueue import META_KEY, STATES, JobQueues
+from flowgen_runtime.jobs.enqueue import META_KEY, STATES, JobQueues
 
 __all__ = ["STATES", "iso_time", "job_status"]
 

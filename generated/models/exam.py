@@ -5,7 +5,7 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flowgen_runtime.sql import pattern_match
+from flowgen_runtime.data.ddl import pattern_match
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import JSON_TYPE, Base

@@ -3,7 +3,7 @@
 
 from typing import ClassVar
 
-from flowgen_runtime.inputs import InputModel
+from flowgen_runtime.data.inputs import InputModel
 from flowgen_runtime.jobs import Backoff, JobDef, JobOptions, QueueDef, Retention
 from pydantic import Field
 

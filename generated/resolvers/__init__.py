@@ -13,4 +13,13 @@ BINDABLES = [
     *_jobs.BINDABLES,
 ]
 
-__all__ = ["BINDABLES"]
+READS = {
+    **course.READS,
+    **exam.READS,
+    **question.READS,
+    **submission.READS,
+    **user.READS,
+    **video.READS,
+}
+
+__all__ = ["BINDABLES", "READS"]

@@ -4,8 +4,8 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, QueryType
-from flowgen_runtime.auth import Grant
-from flowgen_runtime.jobs_api import enqueue_job, job_status_for
+from flowgen_runtime.auth.access import Grant
+from flowgen_runtime.jobs.api import enqueue_job, job_status_for
 from graphql import GraphQLResolveInfo
 
 from ..queues.exam import QUEUE as EXAM_QUEUE

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -41,19 +41,16 @@ group_field = EnumType(
 
 
 @query.field("course")
-@reads("get", "Course")
 async def resolve_course(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("courseBySlug")
-@reads("lookup", "Course")
 async def resolve_course_by_slug(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("courses")
-@reads("list", "Course")
 async def resolve_courses(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -109,7 +106,6 @@ async def resolve_delete_courses(_obj: Any, info: GraphQLResolveInfo, where: dic
 
 
 @course.field("students")
-@reads("relation", "Course", "students")
 async def resolve_students(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["enrollments"]
     parent = obj[service.meta.pk]
@@ -119,12 +115,21 @@ async def resolve_students(obj: dict[str, Any], info: GraphQLResolveInfo, **args
 
 
 @course.field("exams")
-@reads("relation", "Course", "exams")
 async def resolve_exams(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await exam_service.load_children(
         info.context, "course_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_course: Read("get", "Course"),
+    resolve_course_by_slug: Read("lookup", "Course"),
+    resolve_courses: Read("list", "Course"),
+    resolve_students: Read("relation", "Course", "students"),
+    resolve_exams: Read("relation", "Course", "exams"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, course, order_field, group_field]

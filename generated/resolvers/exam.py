@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.course import service as course_service
@@ -56,19 +56,16 @@ exam_status_enum = EnumType(
 
 
 @query.field("exam")
-@reads("get", "Exam")
 async def resolve_exam(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("examBySlug")
-@reads("lookup", "Exam")
 async def resolve_exam_by_slug(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("exams")
-@reads("list", "Exam")
 async def resolve_exams(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -124,19 +121,16 @@ async def resolve_delete_exams(_obj: Any, info: GraphQLResolveInfo, where: dict[
 
 
 @exam.field("author")
-@reads("relation", "Exam", "author")
 async def resolve_author(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["author_id"])
 
 
 @exam.field("course")
-@reads("relation", "Exam", "course")
 async def resolve_course(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await course_service.load(info.context, obj["course_id"])
 
 
 @exam.field("questions")
-@reads("relation", "Exam", "questions")
 async def resolve_questions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await question_service.load_children(
@@ -145,12 +139,23 @@ async def resolve_questions(obj: dict[str, Any], info: GraphQLResolveInfo, **arg
 
 
 @exam.field("submissions")
-@reads("relation", "Exam", "submissions")
 async def resolve_submissions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await submission_service.load_children(
         info.context, "exam_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_exam: Read("get", "Exam"),
+    resolve_exam_by_slug: Read("lookup", "Exam"),
+    resolve_exams: Read("list", "Exam"),
+    resolve_author: Read("relation", "Exam", "author"),
+    resolve_course: Read("relation", "Exam", "course"),
+    resolve_questions: Read("relation", "Exam", "questions"),
+    resolve_submissions: Read("relation", "Exam", "submissions"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, exam, order_field, group_field, exam_status_enum]

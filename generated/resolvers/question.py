@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.exam import service as exam_service
@@ -45,13 +45,11 @@ question_kind_enum = EnumType(
 
 
 @query.field("question")
-@reads("get", "Question")
 async def resolve_question(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("questionByExamIdAndPosition")
-@reads("lookup", "Question")
 async def resolve_question_by_exam_id_and_position(
     _obj: Any, info: GraphQLResolveInfo, **args: Any
 ) -> Any:
@@ -59,7 +57,6 @@ async def resolve_question_by_exam_id_and_position(
 
 
 @query.field("questions")
-@reads("list", "Question")
 async def resolve_questions(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -126,9 +123,17 @@ async def resolve_delete_questions(
 
 
 @question.field("exam")
-@reads("relation", "Question", "exam")
 async def resolve_exam(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await exam_service.load(info.context, obj["exam_id"])
 
+
+READS = {
+    resolve_question: Read("get", "Question"),
+    resolve_question_by_exam_id_and_position: Read("lookup", "Question"),
+    resolve_questions: Read("list", "Question"),
+    resolve_exam: Read("relation", "Question", "exam"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, question, order_field, group_field, question_kind_enum]

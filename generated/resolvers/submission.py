@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.exam import service as exam_service
@@ -49,13 +49,11 @@ submission_status_enum = EnumType(
 
 
 @query.field("submission")
-@reads("get", "Submission")
 async def resolve_submission(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("submissions")
-@reads("list", "Submission")
 async def resolve_submissions(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -101,15 +99,22 @@ async def resolve_delete_submissions(
 
 
 @submission.field("exam")
-@reads("relation", "Submission", "exam")
 async def resolve_exam(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await exam_service.load(info.context, obj["exam_id"])
 
 
 @submission.field("student")
-@reads("relation", "Submission", "student")
 async def resolve_student(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["student_id"])
 
+
+READS = {
+    resolve_submission: Read("get", "Submission"),
+    resolve_submissions: Read("list", "Submission"),
+    resolve_exam: Read("relation", "Submission", "exam"),
+    resolve_student: Read("relation", "Submission", "student"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, submission, order_field, group_field, submission_status_enum]

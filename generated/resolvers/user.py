@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -51,19 +51,16 @@ user_role_enum = EnumType(
 
 
 @query.field("user")
-@reads("get", "User")
 async def resolve_user(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("userByEmail")
-@reads("lookup", "User")
 async def resolve_user_by_email(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("users")
-@reads("list", "User")
 async def resolve_users(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -119,13 +116,11 @@ async def resolve_delete_users(_obj: Any, info: GraphQLResolveInfo, where: dict[
 
 
 @user.field("mentor")
-@reads("relation", "User", "mentor")
 async def resolve_mentor(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await service.load(info.context, obj["mentor_id"])
 
 
 @user.field("mentees")
-@reads("relation", "User", "mentees")
 async def resolve_mentees(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await service.load_children(
@@ -134,7 +129,6 @@ async def resolve_mentees(obj: dict[str, Any], info: GraphQLResolveInfo, **args:
 
 
 @user.field("exams")
-@reads("relation", "User", "exams")
 async def resolve_exams(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await exam_service.load_children(
@@ -143,7 +137,6 @@ async def resolve_exams(obj: dict[str, Any], info: GraphQLResolveInfo, **args: A
 
 
 @user.field("submissions")
-@reads("relation", "User", "submissions")
 async def resolve_submissions(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await submission_service.load_children(
@@ -152,7 +145,6 @@ async def resolve_submissions(obj: dict[str, Any], info: GraphQLResolveInfo, **a
 
 
 @user.field("videos")
-@reads("relation", "User", "videos")
 async def resolve_videos(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await video_service.load_children(
@@ -161,7 +153,6 @@ async def resolve_videos(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
 
 
 @user.field("courses")
-@reads("relation", "User", "courses")
 async def resolve_courses(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["enrollments"]
     parent = obj[service.meta.pk]
@@ -169,5 +160,19 @@ async def resolve_courses(obj: dict[str, Any], info: GraphQLResolveInfo, **args:
         info.context, link, "user_id", "course_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_user: Read("get", "User"),
+    resolve_user_by_email: Read("lookup", "User"),
+    resolve_users: Read("list", "User"),
+    resolve_mentor: Read("relation", "User", "mentor"),
+    resolve_mentees: Read("relation", "User", "mentees"),
+    resolve_exams: Read("relation", "User", "exams"),
+    resolve_submissions: Read("relation", "User", "submissions"),
+    resolve_videos: Read("relation", "User", "videos"),
+    resolve_courses: Read("relation", "User", "courses"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, user, order_field, group_field, user_role_enum]

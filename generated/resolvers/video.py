@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.user import service as user_service
@@ -54,13 +54,11 @@ video_status_enum = EnumType(
 
 
 @query.field("video")
-@reads("get", "Video")
 async def resolve_video(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("videos")
-@reads("list", "Video")
 async def resolve_videos(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -106,9 +104,16 @@ async def resolve_delete_videos(_obj: Any, info: GraphQLResolveInfo, where: dict
 
 
 @video.field("owner")
-@reads("relation", "Video", "owner")
 async def resolve_owner(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await user_service.load(info.context, obj["owner_id"])
 
+
+READS = {
+    resolve_video: Read("get", "Video"),
+    resolve_videos: Read("list", "Video"),
+    resolve_owner: Read("relation", "Video", "owner"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, video, order_field, group_field, video_status_enum]

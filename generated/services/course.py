@@ -5,10 +5,10 @@ import datetime
 import decimal
 from typing import Any, ClassVar, Literal
 
-from flowgen_runtime.auth import Grant
-from flowgen_runtime.inputs import InputModel
-from flowgen_runtime.meta import EntityMeta, RelationMeta
-from flowgen_runtime.service import EntityService
+from flowgen_runtime.auth.access import Grant
+from flowgen_runtime.data.inputs import InputModel
+from flowgen_runtime.data.meta import EntityMeta, RelationMeta
+from flowgen_runtime.data.service import EntityService
 from pydantic import Field
 
 from ..models import Course

@@ -5,7 +5,7 @@ entity mutations through the service layer."""
 from collections.abc import Callable
 from typing import Any
 
-from flowgen_runtime.service import entity_job_handler
+from flowgen_runtime.data.service import entity_job_handler
 
 from ..services.video import service as video_service
 

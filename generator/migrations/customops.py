@@ -156,7 +156,7 @@ CUSTOM_OPS = (AlterEnumOp, RenameEnumOp, RequireNoNullsOp, FillNullsOp)
 
 def _pattern(constraint: Any) -> Any:
     """The ``pattern_match`` element of a CHECK constraint, or None."""
-    from flowgen_runtime.sql import PatternMatch
+    from flowgen_runtime.data.ddl import PatternMatch
 
     sqltext = getattr(constraint, "sqltext", None)
     return sqltext if isinstance(sqltext, PatternMatch) else None

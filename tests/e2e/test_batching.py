@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flowgen_runtime.app import create_app
-from flowgen_runtime.db import Database
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.db import Database
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.graphql.app import create_app
 from sqlalchemy import event
 from starlette.testclient import TestClient
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowgen_runtime.app import create_app
-from flowgen_runtime.auth import Identity
-from flowgen_runtime.settings import Settings
-from flowgen_runtime.state import AppState
+from flowgen_runtime.auth.access import Identity
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.data.state import AppState
+from flowgen_runtime.graphql.app import create_app
 from sqlalchemy import event
 from starlette.testclient import TestClient
 

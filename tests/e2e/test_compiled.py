@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 import pytest
-from flowgen_runtime.app import create_app
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.graphql.app import create_app
 from flowgen_runtime.migrate import run as migrate
-from flowgen_runtime.settings import Settings
 from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
@@ -94,8 +94,8 @@ def apps(
 
 
 def _calls(monkeypatch: pytest.MonkeyPatch, name: str, arg: int) -> list[Any]:
-    """Argument ``arg`` of every call of ``flowgen_runtime.execution.<name>`` in the test."""
-    import flowgen_runtime.execution as execution
+    """Argument ``arg`` of every call of ``flowgen_runtime.graphql.execution.<name>`` in the test."""
+    import flowgen_runtime.graphql.execution as execution
 
     seen: list[Any] = []
     original = getattr(execution, name)

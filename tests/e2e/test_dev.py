@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from flowgen_runtime.processes import process_running
+from flowgen_runtime.core.processes import process_running
 
 from .harness import ADMIN, REPO, child_env, free_port
 
@@ -41,7 +41,7 @@ def _wait(predicate, timeout: float, what: str, log: Path) -> None:  # type: ign
 
 
 def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> None:
-    from flowgen_runtime.redis import embedded_redis_running, stop_embedded_redis
+    from flowgen_runtime.core.redis import embedded_redis_running, stop_embedded_redis
 
     shutil.copytree(REPO / "specs", tmp_path / "specs")
     shutil.copytree(
@@ -130,7 +130,7 @@ def test_children_of_a_killed_gen_dev_stop(tmp_path: Path) -> None:
     SIGTERM when it dies (``spawn_child``), instead of leaving them serving and working."""
     script = (
         "import sys, time\n"
-        "from flowgen_runtime.processes import spawn_child\n"
+        "from flowgen_runtime.core.processes import spawn_child\n"
         "child = spawn_child([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
         "print(child.pid, flush=True)\n"
         "time.sleep(120)\n"
@@ -162,8 +162,8 @@ def test_gen_dev_stops_only_an_embedded_redis_it_started(
     """An embedded Redis already running when ``gen dev`` starts may serve other processes
     (a worker in another terminal): ``gen dev`` leaves it running. With ``REDIS_URL`` set
     there is nothing of its own to stop."""
-    from flowgen_runtime.redis import start_embedded_redis, stop_embedded_redis
-    from flowgen_runtime.settings import get_settings
+    from flowgen_runtime.core.redis import start_embedded_redis, stop_embedded_redis
+    from flowgen_runtime.core.settings import get_settings
 
     from generator.dev import _embedded_redis_to_stop
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import redis
-from flowgen_runtime.app import create_app
-from flowgen_runtime.auth import mint
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.auth.tokens import mint
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.graphql.app import create_app
 from prometheus_client import REGISTRY as METRICS
 from starlette.testclient import TestClient
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from flowgen_runtime.processes import process_running
+from flowgen_runtime.core.processes import process_running
 
 from .harness import ADMIN, GEN, App, child_env, drop_keys, run, token
 

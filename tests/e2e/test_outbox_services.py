@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flowgen_runtime.auth import Identity
-from flowgen_runtime.errors import ConflictError, UserInputError
-from flowgen_runtime.jobs_api import enqueue_job
-from flowgen_runtime.outbox import transaction
-from flowgen_runtime.settings import Settings
-from flowgen_runtime.state import AppState
+from flowgen_runtime.auth.access import Identity
+from flowgen_runtime.core.errors import ConflictError, UserInputError
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.data.state import AppState
+from flowgen_runtime.jobs.api import enqueue_job
+from flowgen_runtime.jobs.outbox import transaction
 
 from generated.queues.user import QUEUE
 from generated.registry import REGISTRY

@@ -3,7 +3,7 @@ terminated by an operator), the next reads and queued mutations answer: their re
 again on a new connection, there is no error for the caller.
 
 Runs the committed example app in-process on a fresh PostgreSQL database, with its pool
-left without ``pool_pre_ping`` (see :class:`flowgen_runtime.db.ReadConnection`).
+left without ``pool_pre_ping`` (see :class:`flowgen_runtime.core.db.ReadConnection`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flowgen_runtime.app import create_app
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.graphql.app import create_app
 from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY

@@ -40,7 +40,7 @@ def _sync_url(url: str) -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[App, str]]:
     if request.param == "sqlite":
-        from flowgen_runtime.redis import stop_embedded_redis
+        from flowgen_runtime.core.redis import stop_embedded_redis
 
         data = tmp_path / ".flowgen"
         url = f"sqlite:///{tmp_path / 'app.db'}"

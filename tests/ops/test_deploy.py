@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.settings import Settings
 from redis.crc import key_slot
 
 from ..conftest import REPO_ROOT

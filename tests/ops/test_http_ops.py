@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 from flowgen_runtime import migrate
-from flowgen_runtime.app import create_app
-from flowgen_runtime.http_ops import RequestMiddleware
-from flowgen_runtime.logging import get_logger
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.logging import get_logger
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.graphql.app import create_app
+from flowgen_runtime.graphql.ops import RequestMiddleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse

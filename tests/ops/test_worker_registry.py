@@ -6,8 +6,8 @@ import uuid
 from types import SimpleNamespace
 
 import redis.asyncio as aioredis
-from flowgen_runtime.http_ops import WORKER_TIMEOUT_S, live_workers, worker_heartbeat
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.jobs.heartbeat import WORKER_TIMEOUT_S, live_workers, worker_heartbeat
 
 
 async def test_heartbeats_count_live_workers_and_the_set_expires(redis_url: str) -> None:

@@ -25,7 +25,7 @@ def unique_name() -> str:
 @pytest.fixture
 def embedded_data_dir(tmp_path: Path) -> Iterator[str]:
     """A fresh data_dir whose embedded Redis server, if one was started, is stopped after."""
-    from flowgen_runtime.redis import stop_embedded_redis
+    from flowgen_runtime.core.redis import stop_embedded_redis
 
     data_dir = str(tmp_path / "data")
     yield data_dir

@@ -10,9 +10,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from flowgen_runtime.auth import Grant, Identity, IdentityCache, authenticate, mint, resolve
-from flowgen_runtime.errors import ForbiddenError, UnauthenticatedError
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.auth.access import Grant, Identity, resolve
+from flowgen_runtime.auth.tokens import IdentityCache, authenticate, mint
+from flowgen_runtime.core.errors import ForbiddenError, UnauthenticatedError
+from flowgen_runtime.core.settings import Settings
 
 SECRET = "s3cret-for-tests-only-0123456789abcdef"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_runtime.context import Context
+from flowgen_runtime.data.context import Context
 
 
 def test_the_request_is_built_when_first_asked_for_and_once() -> None:

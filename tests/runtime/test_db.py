@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowgen_runtime.db import (
+from flowgen_runtime.core.db import (
     NAMING_CONVENTION,
     RECYCLE_S,
     Database,
@@ -23,7 +23,7 @@ from flowgen_runtime.db import (
     is_unique_violation,
     violated_constraint,
 )
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.settings import Settings
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -345,7 +345,7 @@ async def test_sqlite_file_is_shared_with_another_process(
     code = (
         "import asyncio\n"
         "from sqlalchemy import text\n"
-        "from flowgen_runtime.db import Database\n"
+        "from flowgen_runtime.core.db import Database\n"
         "async def main():\n"
         f"    db = Database({settings.async_database_url()!r})\n"
         "    async with db.session() as s:\n"

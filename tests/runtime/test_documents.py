@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ariadne.validation import cost_validator
-from flowgen_runtime.documents import DocumentCache
-from flowgen_runtime.graphql import connection_cost_map
+from flowgen_runtime.graphql.documents import DocumentCache
+from flowgen_runtime.graphql.schema import connection_cost_map
 
 from generated.registry import REGISTRY
 

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 
 import psycopg2
-from flowgen_runtime.db import Database
+from flowgen_runtime.core.db import Database
 
 
 def _async_url(url: str) -> str:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flowgen_runtime.logging import (
+from flowgen_runtime.core.logging import (
     _utc_ms,
     bind_log_context,
     configure_logging,

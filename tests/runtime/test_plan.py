@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flowgen_runtime.execution.plan import (
+from flowgen_runtime.graphql.execution.plan import (
     FieldPlan,
     bind,
     coerce,

@@ -12,23 +12,23 @@ from pathlib import Path
 
 import pytest
 from bullmq import Queue, Worker
-from flowgen_runtime.processes import process_running
-from flowgen_runtime.redis import (
+from flowgen_runtime.core.processes import process_running
+from flowgen_runtime.core.redis import (
     connect_redis,
     redis_connection_kwargs,
     resolve_redis_url,
     start_embedded_redis,
     stop_embedded_redis,
 )
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.settings import Settings
 
 # Run in a child process: connect to the embedded server of a data_dir, write a key,
 # and report the server's pid and the key the parent wrote.
 CHILD = """
 import json, sys
 import redis
-from flowgen_runtime.redis import resolve_redis_url
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.redis import resolve_redis_url
+from flowgen_runtime.core.settings import Settings
 url = resolve_redis_url(Settings(data_dir=sys.argv[1], redis_url=None))
 client = redis.Redis.from_url(url)
 client.set("from-child", "hello")
@@ -235,7 +235,7 @@ async def test_bullmq_worker_runs_a_job_on_the_embedded_server(embedded_data_dir
 async def test_connect_redis_reports_a_missing_binary(
     embedded_data_dir: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flowgen_runtime.redis as module
+    import flowgen_runtime.core.redis as module
 
     monkeypatch.setattr(module.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(module.shutil, "which", lambda name: None)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from flowgen_runtime.settings import ConfigError, Settings, get_settings, load_settings
+from flowgen_runtime.core.settings import ConfigError, Settings, get_settings, load_settings
 
 ENV_NAMES = [
     "DATABASE_URL",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from flowgen_runtime import errors
+from flowgen_runtime.core import errors
 from flowgen_runtime.jobs import Backoff, JobContext, JobDef, JobOptions, QueueDef, Schedule
 from pydantic import BaseModel, Field
 
@@ -39,7 +39,7 @@ class Empty(BaseModel):
 
 
 class Refusal(BaseModel):
-    error: str  # a class name of flowgen_runtime.errors
+    error: str  # a class name of flowgen_runtime.core.errors
 
 
 async def greet(payload: Greeting, ctx: JobContext) -> dict:

@@ -1,5 +1,5 @@
 """The worker's and producers' fast paths on a real Redis: pipelined script calls, and the
-next job fetched by ``moveToFinished`` (see ``flowgen_runtime.jobs._bullmq``)."""
+next job fetched by ``moveToFinished`` (see ``flowgen_runtime.jobs.bullmq_compat.worker``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import bullmq
 import pytest
 from flowgen_runtime.jobs import JobQueues, QueueDef, WorkerGroup, job_status
-from flowgen_runtime.jobs._pipeline import AutoPipeline, autopipeline
+from flowgen_runtime.jobs.bullmq_compat.pipeline import AutoPipeline, autopipeline
 from flowgen_runtime.jobs.enqueue import _connection
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
@@ -75,7 +75,7 @@ async def test_autopipeline_hands_a_long_idle_connection_back_to_the_pool(
 ) -> None:
     """Redis may close an idle connection (its ``timeout`` setting): one not used for
     ``_FRESH_S`` goes back to the pool, which checks it, instead of failing a batch."""
-    from flowgen_runtime.jobs import _pipeline
+    from flowgen_runtime.jobs.bullmq_compat import pipeline as _pipeline
 
     name = f"fgtest-idle-{id(object())}"
     client = Redis.from_url(redis_url, decode_responses=True, client_name=name)
@@ -141,7 +141,7 @@ async def test_a_connection_lost_mid_batch_sends_again_only_unanswered_calls(
 
 
 async def test_pipelined_script_loads_a_script_redis_does_not_know(redis_url: str) -> None:
-    from flowgen_runtime.jobs._pipeline import PipelinedScript
+    from flowgen_runtime.jobs.bullmq_compat.pipeline import PipelinedScript
 
     client = Redis.from_url(redis_url, decode_responses=True)
     pipeline = AutoPipeline(client)
@@ -282,7 +282,7 @@ async def test_completed_args_equal_bullmqs_own(
     redis_url: str, prefix: str, remove: Any, fetch_next: bool
 ) -> None:
     import msgpack
-    from flowgen_runtime.jobs._bullmq import Worker
+    from flowgen_runtime.jobs.bullmq_compat.worker import Worker
 
     async def process(job: bullmq.Job, token: str) -> None:
         return None
@@ -340,7 +340,7 @@ async def test_job_from_raw_equals_bullmqs_from_json(
     state: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from flowgen_runtime.jobs._fastjob import job_from_raw
+    from flowgen_runtime.jobs.bullmq_compat.fastjob import job_from_raw
 
     from_json = bullmq.Job.fromJSON
     slow: list[str] = []

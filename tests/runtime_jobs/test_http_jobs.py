@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flowgen_runtime.http_jobs import JOB_ROUTES
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.jobs.http import JOB_ROUTES
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 

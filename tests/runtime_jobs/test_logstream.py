@@ -7,8 +7,8 @@ import io
 import logging
 import threading
 
+from flowgen_runtime.core.logging import configure_logging
 from flowgen_runtime.jobs.logstream import CoalescingStream
-from flowgen_runtime.logging import configure_logging
 
 
 async def test_lines_of_one_iteration_go_out_in_one_write_in_order() -> None:

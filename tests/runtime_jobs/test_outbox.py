@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flowgen_runtime.db import Database
-from flowgen_runtime.errors import ConflictError, UserInputError
+from flowgen_runtime.core.db import Database
+from flowgen_runtime.core.errors import ConflictError, UserInputError
+from flowgen_runtime.core.settings import Settings
 from flowgen_runtime.jobs import JobQueues, QueueDef
-from flowgen_runtime.jobs_api import enqueue_job
-from flowgen_runtime.outbox import OutboxFlushError, current_session, transaction
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.jobs.api import enqueue_job
+from flowgen_runtime.jobs.outbox import OutboxFlushError, current_session, transaction
 
 
 class Boom(Exception):

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flowgen_runtime.db import Database
+from flowgen_runtime.core.db import Database
+from flowgen_runtime.core.settings import Settings
 from flowgen_runtime.jobs import JobQueues, QueueDef
-from flowgen_runtime.jobs_api import enqueue_job
-from flowgen_runtime.outbox import transaction
-from flowgen_runtime.outbox_store import Relay, failure_text, outbox_table, relay
-from flowgen_runtime.settings import Settings
+from flowgen_runtime.jobs.api import enqueue_job
+from flowgen_runtime.jobs.outbox import transaction
+from flowgen_runtime.jobs.outbox_store import Relay, failure_text, outbox_table, relay
 
 from ..e2e.harness import fresh_database
 from . import sample_handlers
@@ -147,11 +147,11 @@ CRASH_SCRIPT = """
 import asyncio, os, sys
 from types import SimpleNamespace
 import sqlalchemy as sa
-from flowgen_runtime.db import Database
+from flowgen_runtime.core.db import Database
 from flowgen_runtime.jobs import JobQueues
-from flowgen_runtime.jobs_api import enqueue_job
-from flowgen_runtime.outbox import Outbox, transaction
-from flowgen_runtime.outbox_store import outbox_table
+from flowgen_runtime.jobs.api import enqueue_job
+from flowgen_runtime.jobs.outbox import Outbox, transaction
+from flowgen_runtime.jobs.outbox_store import outbox_table
 from {module} import queue_def
 
 async def die(self, jobs):

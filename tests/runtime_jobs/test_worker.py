@@ -12,6 +12,7 @@ from typing import Any
 
 import bullmq
 import pytest
+from flowgen_runtime.core.logging import configure_logging, log_json_line
 from flowgen_runtime.jobs import (
     Backoff,
     JobOptions,
@@ -21,8 +22,7 @@ from flowgen_runtime.jobs import (
     WorkerGroup,
     job_status,
 )
-from flowgen_runtime.jobs import worker as worker_module
-from flowgen_runtime.logging import configure_logging, log_json_line
+from flowgen_runtime.jobs import runner as worker_module
 
 from ..redis_server import RedisServer
 from . import sample_handlers

@@ -3,11 +3,11 @@
 
 from pathlib import Path
 
-from flowgen_runtime.registry import Registry
+from flowgen_runtime.graphql.registry import Registry
 
 from .models import Base
 from .queues import QUEUES
-from .resolvers import BINDABLES
+from .resolvers import BINDABLES, READS
 from .services import SERVICES
 from .workers import HANDLERS
 
@@ -15,6 +15,7 @@ REGISTRY = Registry(
     name="evolve",
     schema_dir=Path(__file__).resolve().parent / "schema",
     bindables=BINDABLES,
+    reads=READS,
     services=SERVICES,
     queues=QUEUES,
     handlers=HANDLERS,

@@ -3,7 +3,7 @@
 
 import sys
 
-from flowgen_runtime.worker import worker_main
+from flowgen_runtime.jobs.main import worker_main
 
 from .registry import REGISTRY
 

@@ -3,7 +3,7 @@
 
 import sys
 
-from flowgen_runtime.monitor_cli import monitor_main
+from flowgen_runtime.jobs.monitor_cli import monitor_main
 
 from .registry import REGISTRY
 

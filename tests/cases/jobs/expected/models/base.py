@@ -2,8 +2,8 @@
 """Declarative base, shared naming convention and many-to-many join tables."""
 
 import sqlalchemy as sa
-from flowgen_runtime.db import NAMING_CONVENTION
-from flowgen_runtime.outbox_store import outbox_table
+from flowgen_runtime.core.db import NAMING_CONVENTION
+from flowgen_runtime.jobs.outbox_store import outbox_table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 
@@ -15,6 +15,6 @@ class Base(DeclarativeBase):
 
 
 OUTBOX = outbox_table(Base.metadata)
-"""Jobs of committed transactions until Redis has them (``flowgen_runtime.outbox``)."""
+"""Jobs of committed transactions until Redis has them (``flowgen_runtime.jobs.outbox``)."""
 
 JOIN_TABLES: dict[str, sa.Table] = {}

@@ -4,7 +4,7 @@
 import datetime
 from typing import ClassVar, Literal
 
-from flowgen_runtime.inputs import InputModel
+from flowgen_runtime.data.inputs import InputModel
 from flowgen_runtime.jobs import (
     Backoff,
     JobDef,

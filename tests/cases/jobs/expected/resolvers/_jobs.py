@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, QueryType
-from flowgen_runtime.jobs_api import enqueue_job, job_status_for
+from flowgen_runtime.jobs.api import enqueue_job, job_status_for
 from graphql import GraphQLResolveInfo
 
 from ..queues.mail import QUEUE as MAIL_QUEUE

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.message import service
@@ -32,13 +32,11 @@ group_field = EnumType(
 
 
 @query.field("message")
-@reads("get", "Message")
 async def resolve_message(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("messages")
-@reads("list", "Message")
 async def resolve_messages(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -82,5 +80,12 @@ async def resolve_delete_messages(
 ) -> Any:
     return await service.delete_many(info.context, where)
 
+
+READS = {
+    resolve_message: Read("get", "Message"),
+    resolve_messages: Read("list", "Message"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, message, order_field, group_field]

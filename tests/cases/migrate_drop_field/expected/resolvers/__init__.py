@@ -10,4 +10,10 @@ BINDABLES = [
     *_jobs.BINDABLES,
 ]
 
-__all__ = ["BINDABLES"]
+READS = {
+    **article.READS,
+    **tag.READS,
+    **user.READS,
+}
+
+__all__ = ["BINDABLES", "READS"]

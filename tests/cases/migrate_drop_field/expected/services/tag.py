@@ -3,9 +3,9 @@
 
 from typing import ClassVar
 
-from flowgen_runtime.inputs import InputModel
-from flowgen_runtime.meta import EntityMeta, RelationMeta
-from flowgen_runtime.service import EntityService
+from flowgen_runtime.data.inputs import InputModel
+from flowgen_runtime.data.meta import EntityMeta, RelationMeta
+from flowgen_runtime.data.service import EntityService
 from pydantic import Field
 
 from ..models import Tag

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -30,19 +30,16 @@ group_field = EnumType(
 
 
 @query.field("tag")
-@reads("get", "Tag")
 async def resolve_tag(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("tagByName")
-@reads("lookup", "Tag")
 async def resolve_tag_by_name(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("tags")
-@reads("list", "Tag")
 async def resolve_tags(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -98,7 +95,6 @@ async def resolve_delete_tags(_obj: Any, info: GraphQLResolveInfo, where: dict[s
 
 
 @tag.field("articles")
-@reads("relation", "Tag", "articles")
 async def resolve_articles(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["article_tags"]
     parent = obj[service.meta.pk]
@@ -106,5 +102,14 @@ async def resolve_articles(obj: dict[str, Any], info: GraphQLResolveInfo, **args
         info.context, link, "tag_id", "article_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_tag: Read("get", "Tag"),
+    resolve_tag_by_name: Read("lookup", "Tag"),
+    resolve_tags: Read("list", "Tag"),
+    resolve_articles: Read("relation", "Tag", "articles"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, tag, order_field, group_field]

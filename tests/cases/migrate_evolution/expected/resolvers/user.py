@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.article import service as article_service
@@ -41,19 +41,16 @@ user_role_enum = EnumType(
 
 
 @query.field("user")
-@reads("get", "User")
 async def resolve_user(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("userByEmail")
-@reads("lookup", "User")
 async def resolve_user_by_email(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("users")
-@reads("list", "User")
 async def resolve_users(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -109,7 +106,6 @@ async def resolve_delete_users(_obj: Any, info: GraphQLResolveInfo, where: dict[
 
 
 @user.field("articles")
-@reads("relation", "User", "articles")
 async def resolve_articles(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await article_service.load_children(
@@ -118,12 +114,21 @@ async def resolve_articles(obj: dict[str, Any], info: GraphQLResolveInfo, **args
 
 
 @user.field("edited")
-@reads("relation", "User", "edited")
 async def resolve_edited(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await article_service.load_children(
         info.context, "editor_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_user: Read("get", "User"),
+    resolve_user_by_email: Read("lookup", "User"),
+    resolve_users: Read("list", "User"),
+    resolve_articles: Read("relation", "User", "articles"),
+    resolve_edited: Read("relation", "User", "edited"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, user, order_field, group_field, user_role_enum]

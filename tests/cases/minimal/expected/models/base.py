@@ -2,7 +2,7 @@
 """Declarative base, shared naming convention and many-to-many join tables."""
 
 import sqlalchemy as sa
-from flowgen_runtime.db import NAMING_CONVENTION
+from flowgen_runtime.core.db import NAMING_CONVENTION
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase
 

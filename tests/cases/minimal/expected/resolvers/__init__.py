@@ -8,4 +8,8 @@ BINDABLES = [
     *_jobs.BINDABLES,
 ]
 
-__all__ = ["BINDABLES"]
+READS = {
+    **note.READS,
+}
+
+__all__ = ["BINDABLES", "READS"]

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.note import service
@@ -32,13 +32,11 @@ group_field = EnumType(
 
 
 @query.field("note")
-@reads("get", "Note")
 async def resolve_note(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("notes")
-@reads("list", "Note")
 async def resolve_notes(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -85,5 +83,12 @@ async def resolve_update_notes(
 async def resolve_delete_notes(_obj: Any, info: GraphQLResolveInfo, where: dict[str, Any]) -> Any:
     return await service.delete_many(info.context, where)
 
+
+READS = {
+    resolve_note: Read("get", "Note"),
+    resolve_notes: Read("list", "Note"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, note, order_field, group_field]

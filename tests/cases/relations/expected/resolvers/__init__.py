@@ -11,4 +11,11 @@ BINDABLES = [
     *_jobs.BINDABLES,
 ]
 
-__all__ = ["BINDABLES"]
+READS = {
+    **author.READS,
+    **category.READS,
+    **post.READS,
+    **tag.READS,
+}
+
+__all__ = ["BINDABLES", "READS"]

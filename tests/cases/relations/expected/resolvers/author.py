@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.author import service
@@ -29,13 +29,11 @@ group_field = EnumType(
 
 
 @query.field("author")
-@reads("get", "Author")
 async def resolve_author(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("authors")
-@reads("list", "Author")
 async def resolve_authors(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -84,12 +82,19 @@ async def resolve_delete_authors(_obj: Any, info: GraphQLResolveInfo, where: dic
 
 
 @author.field("posts")
-@reads("relation", "Author", "posts")
 async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await post_service.load_children(
         info.context, "author_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_author: Read("get", "Author"),
+    resolve_authors: Read("list", "Author"),
+    resolve_posts: Read("relation", "Author", "posts"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, author, order_field, group_field]

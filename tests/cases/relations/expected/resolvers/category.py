@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.category import service
@@ -31,13 +31,11 @@ group_field = EnumType(
 
 
 @query.field("category")
-@reads("get", "Category")
 async def resolve_category(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("categories")
-@reads("list", "Category")
 async def resolve_categories(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -90,13 +88,11 @@ async def resolve_delete_categories(
 
 
 @category.field("parent")
-@reads("relation", "Category", "parent")
 async def resolve_parent(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await service.load(info.context, obj["parent_id"])
 
 
 @category.field("children")
-@reads("relation", "Category", "children")
 async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await service.load_children(
@@ -105,12 +101,21 @@ async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args
 
 
 @category.field("posts")
-@reads("relation", "Category", "posts")
 async def resolve_posts(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await post_service.load_children(
         info.context, "category_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_category: Read("get", "Category"),
+    resolve_categories: Read("list", "Category"),
+    resolve_parent: Read("relation", "Category", "parent"),
+    resolve_children: Read("relation", "Category", "children"),
+    resolve_posts: Read("relation", "Category", "posts"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, category, order_field, group_field]

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -38,13 +38,11 @@ group_field = EnumType(
 
 
 @query.field("post")
-@reads("get", "Post")
 async def resolve_post(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("postByAuthorIdAndSlug")
-@reads("lookup", "Post")
 async def resolve_post_by_author_id_and_slug(
     _obj: Any, info: GraphQLResolveInfo, **args: Any
 ) -> Any:
@@ -52,7 +50,6 @@ async def resolve_post_by_author_id_and_slug(
 
 
 @query.field("posts")
-@reads("list", "Post")
 async def resolve_posts(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -115,19 +112,16 @@ async def resolve_delete_posts(_obj: Any, info: GraphQLResolveInfo, where: dict[
 
 
 @post.field("author")
-@reads("relation", "Post", "author")
 async def resolve_author(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await author_service.load(info.context, obj["author_id"])
 
 
 @post.field("category")
-@reads("relation", "Post", "category")
 async def resolve_category(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await category_service.load(info.context, obj["category_id"])
 
 
 @post.field("tags")
-@reads("relation", "Post", "tags")
 async def resolve_tags(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["post_tags"]
     parent = obj[service.meta.pk]
@@ -135,5 +129,16 @@ async def resolve_tags(obj: dict[str, Any], info: GraphQLResolveInfo, **args: An
         info.context, link, "post_id", "tag_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_post: Read("get", "Post"),
+    resolve_post_by_author_id_and_slug: Read("lookup", "Post"),
+    resolve_posts: Read("list", "Post"),
+    resolve_author: Read("relation", "Post", "author"),
+    resolve_category: Read("relation", "Post", "category"),
+    resolve_tags: Read("relation", "Post", "tags"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, post, order_field, group_field]

@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..services.product import service
@@ -56,19 +56,16 @@ product_status_enum = EnumType(
 
 
 @query.field("product")
-@reads("get", "Product")
 async def resolve_product(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("productByExternalRef")
-@reads("lookup", "Product")
 async def resolve_product_by_external_ref(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.get_by(info.context, args)
 
 
 @query.field("products")
-@reads("list", "Product")
 async def resolve_products(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -112,5 +109,13 @@ async def resolve_update_products(
 ) -> Any:
     return await service.update_many(info.context, where, input)
 
+
+READS = {
+    resolve_product: Read("get", "Product"),
+    resolve_product_by_external_ref: Read("lookup", "Product"),
+    resolve_products: Read("list", "Product"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, product, order_field, group_field, product_status_enum]

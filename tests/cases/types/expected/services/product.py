@@ -6,9 +6,9 @@ import decimal
 import uuid
 from typing import Any, ClassVar, Literal
 
-from flowgen_runtime.inputs import InputModel
-from flowgen_runtime.meta import EntityMeta
-from flowgen_runtime.service import EntityService
+from flowgen_runtime.data.inputs import InputModel
+from flowgen_runtime.data.meta import EntityMeta
+from flowgen_runtime.data.service import EntityService
 from pydantic import Field
 
 from ..models import Product

@@ -1,0 +1,129 @@
+"""Nested relation writes inside the parent's transaction: create, connect, disconnect.
+
+``{"questions": {"create": [...], "connect": [3, 4]}, "students": {"connect": [7]}}``
+Any problem raises :class:`UserInputError` naming the item; the caller's transaction then
+rolls back, so a nested write is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from flowgen_runtime.core.errors import UserInputError
+from flowgen_runtime.data.meta import EntityMeta, RelationMeta
+from flowgen_runtime.data.query.values import coerce
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Path = list[str | int]
+
+
+async def apply_nested(
+    session: AsyncSession, registry: Any, meta: EntityMeta, parent: Any,
+    nested: Mapping[str, Mapping[str, Any]], path: Path, guard: Any = None,
+) -> set[str]:  # fmt: skip
+    """Run every nested operation; return the names of the entities it wrote to.
+
+    ``guard(target_meta, op, table)`` gives the caller's rule for ``op`` on the target (and
+    its preset values), raising when it has no access: nested creates need create access,
+    connect/disconnect of has-many rows need update access, links need read access."""
+    guard = guard or _open
+    touched: set[str] = set()
+    for name, ops in nested.items():
+        if not ops:
+            continue
+        rel = meta.relations[name]
+        target: EntityMeta = registry.services[rel.target].meta
+        here = [*path, name]
+        if rel.kind == "has_many":
+            await _has_many(session, registry, rel, target, parent, ops, here, guard)
+        else:
+            await _many_to_many(session, registry, rel, target, parent, ops, here, guard)
+        touched.add(rel.target)
+    return touched
+
+
+def _open(_meta: EntityMeta, _op: str, _table: Any = None) -> tuple[Any, Mapping[str, Any]]:
+    return sa.true(), {}
+
+
+def _ids(target: EntityMeta, raw: list[Any], path: Path) -> list[Any]:
+    return [coerce(target.pk_type, v, [*path, i]) for i, v in enumerate(raw)]
+
+
+def _missing(target: EntityMeta, wanted: list[Any], found: set[Any], path: Path) -> None:
+    errors = [
+        {"path": [*path, i], "message": f"no {target.name} with id {v}"}
+        for i, v in enumerate(wanted)
+        if v not in found
+    ]
+    if errors:
+        raise UserInputError(errors)
+
+
+async def _has_many(
+    session: AsyncSession, registry: Any, rel: RelationMeta, target: EntityMeta, parent: Any,
+    ops: Mapping[str, Any], path: Path, guard: Any,
+) -> None:  # fmt: skip
+    t = target.table
+    creates = ops.get("create") or []
+    if creates:
+        _, preset = guard(target, "create")
+    for i, item in enumerate(creates):
+        try:
+            async with session.begin_nested():
+                await session.execute(sa.insert(t).values(**{**item, **preset, rel.fk: parent}))
+        except IntegrityError as exc:
+            raise registry.services[target.name]._integrity(exc, [*path, "create", i]) from None
+    connect = _ids(target, ops.get("connect") or [], [*path, "connect"])
+    if connect:
+        rule, _ = guard(target, "update")
+        stmt = (
+            sa.update(t).where(t.c[target.pk].in_(connect), rule)
+            .values({rel.fk: parent}).returning(t.c[target.pk])
+        )  # fmt: skip
+        found = set((await session.execute(stmt)).scalars())
+        _missing(target, connect, found, [*path, "connect"])
+    disconnect = _ids(target, ops.get("disconnect") or [], [*path, "disconnect"])
+    if disconnect:
+        if not t.c[rel.fk].nullable:
+            message = f"{target.name}.{rel.fk} is required; delete the rows instead"
+            raise UserInputError([{"path": [*path, "disconnect"], "message": message}])
+        rule, _ = guard(target, "update")
+        stmt = (
+            sa.update(t).where(t.c[target.pk].in_(disconnect), t.c[rel.fk] == parent, rule)
+            .values({rel.fk: None}).returning(t.c[target.pk])
+        )  # fmt: skip
+        found = set((await session.execute(stmt)).scalars())
+        _missing(target, disconnect, found, [*path, "disconnect"])
+
+
+async def _many_to_many(
+    session: AsyncSession, registry: Any, rel: RelationMeta, target: EntityMeta, parent: Any,
+    ops: Mapping[str, Any], path: Path, guard: Any,
+) -> None:  # fmt: skip
+    link = registry.metadata.tables[rel.join_table]
+    mine, theirs = link.c[rel.self_column], link.c[rel.target_column]
+    connect = _ids(target, ops.get("connect") or [], [*path, "connect"])
+    if connect:
+        pk = target.table.c[target.pk]
+        rule, _ = guard(target, "read")
+        found = set((await session.execute(sa.select(pk).where(pk.in_(connect), rule))).scalars())
+        _missing(target, connect, found, [*path, "connect"])
+        linked = set(
+            (
+                await session.execute(sa.select(theirs).where(mine == parent, theirs.in_(connect)))
+            ).scalars()
+        )
+        rows = [
+            {rel.self_column: parent, rel.target_column: v}
+            for v in dict.fromkeys(connect)
+            if v not in linked
+        ]
+        if rows:
+            await session.execute(sa.insert(link), rows)
+    disconnect = _ids(target, ops.get("disconnect") or [], [*path, "disconnect"])
+    if disconnect:
+        await session.execute(sa.delete(link).where(mine == parent, theirs.in_(disconnect)))

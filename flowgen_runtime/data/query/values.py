@@ -1,0 +1,47 @@
+"""Coercing GraphQL argument values to the Python values a column compares against."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Any
+
+from flowgen_runtime.core.errors import UserInputError
+
+
+def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
+    """``kind`` is the field's value type (``int``, ``uuid``, ``datetime`` ...)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and "\x00" in value:
+        raise UserInputError([{"path": path, "message": "must not contain NUL characters"}])
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind == "uuid":
+            return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        if kind == "float":
+            return float(value)
+        if kind == "decimal":
+            return value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+        if kind == "datetime":
+            return (
+                value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+            )
+        if kind == "date":
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except (TypeError, ValueError, decimal.InvalidOperation):
+        raise UserInputError(
+            [{"path": path, "message": f"not a valid {kind}: {value!r}"}]
+        ) from None
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """A column value as JSON (for cursors)."""
+    if isinstance(value, dt.datetime | dt.date | uuid.UUID | decimal.Decimal):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return value

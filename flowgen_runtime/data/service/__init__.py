@@ -1,0 +1,97 @@
+"""The service layer: one :class:`EntityService` per entity, used by resolvers and workers.
+
+Rows are plain dicts (field name -> value): what resolvers read and what the cache stores.
+Reads live in :mod:`.service_read`, writes in :mod:`.service_write`; this module adds the
+queued writes and the worker-side handler that performs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from flowgen_runtime.auth.access import AUTHENTICATED, Grant
+from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.service.guard import explain_missing, restrict, rows_rule
+from flowgen_runtime.data.service.read import ReadMixin
+from flowgen_runtime.data.service.write import WriteMixin
+from pydantic import BaseModel
+
+_CHECKED = (Grant(roles=frozenset({AUTHENTICATED}), anonymous=True),)
+
+
+class EntityService(ReadMixin, WriteMixin):
+    """CRUD for one entity. Generated modules create one: ``service = EntityService(META)``.
+
+    >>> await service.connection(ctx, {"where": {"status": {"eq": "published"}}, "first": 10})
+    >>> await service.create(ctx, {"title": "Algebra", "questions": {"create": [...]}})
+    """
+
+    # -- queued writes -----------------------------------------------------------------
+
+    async def _enqueue(
+        self, ctx: Context, op: str, payload: dict[str, Any], key: str | None
+    ) -> Any:
+        from flowgen_runtime.jobs.api import enqueue_job
+
+        queue = ctx.registry.queues[self.meta.operations[op]]
+        # permission was checked by the caller of _enqueue; the worker runs it as system
+        return await enqueue_job(
+            ctx, queue, f"{self.meta.name}.{op}", payload, job_id=key, grants=_CHECKED
+        )
+
+    async def enqueue_create(
+        self, ctx: Context, data: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> Any:
+        """Checked now (role, readonly fields, presets from the caller's claims), run later."""
+        access = ctx.access(self.meta, "create")
+        values = restrict(self.meta, access, dict(data))
+        return await self._enqueue(ctx, "create", {"input": values}, idempotency_key)
+
+    async def enqueue_update(
+        self, ctx: Context, id: Any, data: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> Any:
+        access = await self._reachable(ctx, id, "update")
+        values = restrict(self.meta, access, dict(data))
+        return await self._enqueue(ctx, "update", {"id": str(id), "input": values}, idempotency_key)
+
+    async def enqueue_delete(
+        self, ctx: Context, id: Any, *, idempotency_key: str | None = None
+    ) -> Any:
+        await self._reachable(ctx, id, "delete")
+        return await self._enqueue(ctx, "delete", {"id": str(id)}, idempotency_key)
+
+    async def _reachable(self, ctx: Context, id: Any, op: str) -> Any:
+        """The caller may ``op`` this row now (the worker performs it as system later)."""
+        pk = self.parse_id(id)
+        access = ctx.access(self.meta, op)
+        # a read: on the autocommit reader, which repeats it on a connection found dead
+        async with ctx.db.read() as reader:
+            stmt = sa.select(self._pk_col).where(
+                self._pk_col == pk, rows_rule(ctx, self.meta, access)
+            )
+            if await reader.scalar(stmt) is None:
+                raise await explain_missing(reader, ctx, self.meta, pk, op)
+        return access
+
+
+def entity_job_handler(service: EntityService, op: str) -> Callable[..., Any]:
+    """The worker-side handler of a queued mutation: runs it through the service layer."""
+
+    async def handler(payload: BaseModel, job: Any) -> Any:
+        ctx = job.extra["state"].context(request_id=job.request_id, system=True)
+        data = payload.model_dump(mode="json", exclude_unset=True)
+        if op == "create":
+            row = await service.create(ctx, data["input"])
+        elif op == "update":
+            row = await service.update(ctx, data["id"], data.get("input", {}))
+        else:
+            row = await service.delete(ctx, data["id"])
+        return {
+            k: (str(v) if not isinstance(v, int | float | bool | str | None | dict | list) else v)
+            for k, v in row.items()
+        }
+
+    handler.__name__ = f"{service.meta.name.lower()}_{op}"
+    return handler

@@ -1,0 +1,270 @@
+"""Writes of :class:`~flowgen_runtime.data.service.EntityService`: single, nested, bulk, upsert.
+
+Each write runs in one transaction, commits, then invalidates the cached reads of every
+entity it touched (one ``INCR`` each). Inside an open :func:`~.outbox.transaction` it
+runs in a savepoint of that transaction instead, and the invalidation waits for its commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from flowgen_runtime.core.db import is_fk_violation
+from flowgen_runtime.core.errors import ConflictError, ForbiddenError, UserInputError
+from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.query.filters import Scope, visible
+from flowgen_runtime.data.query.nested import apply_nested
+from flowgen_runtime.data.service.base import ServiceBase
+from flowgen_runtime.data.service.guard import (
+    explain_missing,
+    nested_guard,
+    restrict,
+    rows_rule,
+    still_allowed,
+)
+from sqlalchemy.exc import IntegrityError
+
+
+class WriteMixin(ServiceBase):
+    def _split(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Column values and nested relation operations."""
+        nested = {k: values.pop(k) for k in list(values) if k in self.meta.relations}
+        return values, nested
+
+    async def create(self, ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
+        rows, touched = await self._create_many(ctx, [data], ["input"])
+        await self._invalidate(ctx, *touched)
+        return rows[0]
+
+    async def create_many(
+        self, ctx: Context, items: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """All rows or none: one transaction for the whole list."""
+        rows, touched = await self._create_many(ctx, items, ["inputs"], indexed=True)
+        await self._invalidate(ctx, *touched)
+        return rows
+
+    async def _create_many(
+        self,
+        ctx: Context,
+        items: Sequence[Mapping[str, Any]],
+        prefix: list[str | int],
+        *,
+        indexed: bool = False,
+    ) -> tuple[list[dict[str, Any]], set[str]]:
+        access = ctx.access(self.meta, "create")
+        prepared = []
+        errors = []
+        for i, data in enumerate(items):
+            here = [*prefix, i] if indexed else prefix
+            try:
+                values, nested = self._split(self._validate(self.meta.create_input, data, here))
+                prepared.append((here, restrict(self.meta, access, values), nested))
+            except UserInputError as exc:
+                errors += exc.errors
+        if errors:
+            raise UserInputError(errors)
+        out, touched = [], set()
+        async with self._transaction(ctx) as s:
+            for here, values, nested in prepared:
+                try:
+                    result = await s.execute(
+                        sa.insert(self.meta.table).values(**values).returning(*self._columns)
+                    )
+                    row = self._row(result.mappings().one())
+                    touched |= await apply_nested(
+                        s,
+                        ctx.registry,
+                        self.meta,
+                        row[self.meta.pk],
+                        nested,
+                        here,
+                        nested_guard(ctx),
+                    )
+                except IntegrityError as exc:
+                    await s.rollback()
+                    raise await self._write_error(ctx, exc, values, here) from None
+                out.append(row)
+            if not await still_allowed(s, ctx, self.meta, access, [r[self.meta.pk] for r in out]):
+                await s.rollback()
+                raise ForbiddenError(f"not allowed to create this {self.meta.name}")
+            await s.commit()
+        return out, touched
+
+    async def update(self, ctx: Context, id: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+        pk = self.parse_id(id)
+        access = ctx.access(self.meta, "update")
+        values, nested = self._split(self._validate(self.meta.update_input, data))
+        values = restrict(self.meta, access, values)
+        touched: set[str] = set()
+        mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
+        async with self._transaction(ctx) as s:
+            try:
+                if values:
+                    stmt = sa.update(self.meta.table).where(mine).values(**values)
+                    result = await s.execute(stmt.returning(*self._columns))
+                else:
+                    result = await s.execute(self._select().where(mine))
+                found = result.mappings().first()
+                if found is None:
+                    raise await explain_missing(s, ctx, self.meta, pk, "update")
+                if not await still_allowed(s, ctx, self.meta, access, [pk]):
+                    await s.rollback()
+                    raise ForbiddenError(
+                        f"this change would take {self.meta.name} {pk} out of your reach"
+                    )
+                touched = await apply_nested(
+                    s, ctx.registry, self.meta, pk, nested, ["input"], nested_guard(ctx)
+                )
+            except IntegrityError as exc:
+                await s.rollback()
+                raise await self._write_error(ctx, exc, values) from None
+            await s.commit()
+        await self._invalidate(ctx, *touched)
+        return self._row(found)
+
+    async def upsert(
+        self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Insert, or update the fields given where the unique ``lookup`` fields match.
+        Needs both create and update access; the update only touches a row the caller may
+        update (ON CONFLICT ... DO UPDATE ... WHERE rule)."""
+        create, update = ctx.access(self.meta, "create"), ctx.access(self.meta, "update")
+        values, nested = self._split(self._validate(self.meta.create_input, data))
+        values = restrict(self.meta, update, restrict(self.meta, create, values))
+        missing = [k for k in lookup if values.get(k) is None]
+        if missing:
+            raise UserInputError(
+                [{"path": ["input", k], "message": "required to upsert"} for k in missing]
+            )
+        async with self._transaction(ctx) as s:
+            stmt = _upsert_statement(
+                s.bind.dialect.name,
+                self.meta.table,
+                values,
+                lookup,
+                rows_rule(ctx, self.meta, update),
+            )
+            try:
+                found = (await s.execute(stmt.returning(*self._columns))).mappings().first()
+                if found is None:
+                    raise ForbiddenError(f"not allowed to update the existing {self.meta.name}")
+                row = self._row(found)
+                if not await still_allowed(s, ctx, self.meta, create, [row[self.meta.pk]]):
+                    await s.rollback()
+                    raise ForbiddenError(f"not allowed to create this {self.meta.name}")
+                touched = await apply_nested(
+                    s,
+                    ctx.registry,
+                    self.meta,
+                    row[self.meta.pk],
+                    nested,
+                    ["input"],
+                    nested_guard(ctx),
+                )
+            except IntegrityError as exc:
+                await s.rollback()
+                raise await self._write_error(ctx, exc, values) from None
+            await s.commit()
+        await self._invalidate(ctx, *touched)
+        return row
+
+    async def update_many(
+        self, ctx: Context, where: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> dict[str, int]:
+        values, nested = self._split(self._validate(self.meta.update_input, data))
+        if nested:
+            raise UserInputError(
+                [
+                    {"path": ["input", k], "message": "nested writes need a single row"}
+                    for k in nested
+                ]
+            )
+        access = ctx.access(self.meta, "update")
+        values = restrict(self.meta, access, values)
+        if not values:
+            return {"count": 0}
+        cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
+        async with self._transaction(ctx) as s:
+            try:
+                stmt = sa.update(self.meta.table).where(cond).values(**values)
+                pks = list((await s.execute(stmt.returning(self._pk_col))).scalars())
+            except IntegrityError as exc:
+                await s.rollback()
+                raise await self._write_error(ctx, exc, values) from None
+            if not await still_allowed(s, ctx, self.meta, access, pks):
+                await s.rollback()
+                raise ForbiddenError(
+                    f"this change would take {self.meta.name} rows out of your reach"
+                )
+            await s.commit()
+        await self._invalidate(ctx)
+        return {"count": len(pks)}
+
+    def _where(self, ctx: Context, where: Mapping[str, Any]) -> Any:
+        """A bulk filter sees only what the caller can read (and refuses hidden fields)."""
+        return visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, where, ["where"])
+
+    async def delete(self, ctx: Context, id: Any) -> dict[str, Any]:
+        pk = self.parse_id(id)
+        access = ctx.access(self.meta, "delete")
+        async with self._transaction(ctx) as s:
+            mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
+            stmt = sa.delete(self.meta.table).where(mine).returning(*self._columns)
+            try:
+                found = (await s.execute(stmt)).mappings().first()
+            except IntegrityError as exc:
+                await s.rollback()
+                raise self._delete_error(exc, f"{self.meta.name} {pk} is") from None
+            if found is None:
+                raise await explain_missing(s, ctx, self.meta, pk, "delete")
+            await s.commit()
+        await self._invalidate(ctx, *self._dependents(ctx))
+        return self._row(found)
+
+    async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
+        access = ctx.access(self.meta, "delete")
+        cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
+        async with self._transaction(ctx) as s:
+            try:
+                result = await s.execute(sa.delete(self.meta.table).where(cond))
+            except IntegrityError as exc:
+                await s.rollback()
+                raise self._delete_error(exc, f"some {self.meta.name} rows are") from None
+            await s.commit()
+        await self._invalidate(ctx, *self._dependents(ctx))
+        return {"count": result.rowcount}
+
+    def _delete_error(self, exc: IntegrityError, what: str) -> Exception:
+        if is_fk_violation(exc):
+            return ConflictError(f"{what} still referenced by other rows")
+        return self._integrity(exc)
+
+    def _dependents(self, ctx: Context) -> list[str]:
+        """Entities whose rows a delete can change through ON DELETE CASCADE / SET NULL,
+        following cascades transitively (deleting a user deletes exams, then questions)."""
+        seen: set[str] = set()
+        stack = [self.meta]
+        while stack:
+            meta = stack.pop()
+            for rel in meta.relations.values():
+                if rel.kind != "belongs_to" and rel.target not in seen:
+                    seen.add(rel.target)
+                    stack.append(ctx.registry.services[rel.target].meta)
+        return sorted(seen)
+
+
+def _upsert_statement(
+    dialect: str, table: sa.Table, values: dict[str, Any], lookup: Sequence[str], rule: Any
+) -> Any:
+    """``INSERT ... ON CONFLICT (lookup) DO UPDATE`` for PostgreSQL or SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values)
+    changes = {k: stmt.excluded[k] for k in values if k not in lookup}
+    # with nothing to change, a no-op update still makes RETURNING give the existing row
+    changes = changes or {k: stmt.excluded[k] for k in lookup}
+    return stmt.on_conflict_do_update(index_elements=list(lookup), set_=changes, where=rule)

@@ -1,0 +1,139 @@
+"""GraphQL helpers shared by the generated resolvers and the app.
+
+* :class:`Read` - what a generated resolver reads; each generated resolver module lists
+  its reads in a ``READS`` table (see :class:`~.execution.plan.ReadTable`).
+* :func:`selects_total` - does the query ask for ``totalCount`` (so the count is only run
+  when needed)?
+* :data:`SHARED_ENUMS` - bindings of the enums every schema has.
+* :func:`python_name` - GraphQL name -> Python name (``startsWith`` -> ``starts_with``).
+* :func:`depth_limit` - a validation rule refusing queries nested deeper than a limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from ariadne import EnumType
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from graphql.validation import ASTValidationContext
+
+SHARED_ENUMS = [
+    EnumType("SortDirection", {"ASC": "asc", "DESC": "desc"}),
+    EnumType("StringMode", {"DEFAULT": "default", "INSENSITIVE": "insensitive"}),
+]
+
+_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def python_name(name: str, _schema: GraphQLSchema | None = None, _path: Any = None) -> str:
+    """``createdAt`` -> ``created_at``, ``AND`` -> ``and``, ``line2`` stays ``line2``.
+
+    Generated GraphQL names are ``camel(snake_name)``; this is its inverse (Ariadne's own
+    converter would turn ``line2`` into ``line_2``).
+    """
+    return _BOUNDARY.sub("_", name).lower()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a generated resolver reads: ``get`` (by id), ``lookup`` (by a unique field
+    set, the field's arguments), ``list`` (a connection), or ``relation`` ``name`` of
+    ``entity`` objects."""
+
+    kind: Literal["get", "lookup", "list", "relation"]
+    entity: str
+    relation: str | None = None
+
+
+def selects_total(info: GraphQLResolveInfo) -> bool:
+    """True when the current field's selection asks for ``totalCount``."""
+    return any(_selects(node.selection_set, "totalCount", info) for node in info.field_nodes)
+
+
+def _selects(selection_set: SelectionSetNode | None, name: str, info: GraphQLResolveInfo) -> bool:
+    if selection_set is None:
+        return False
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode) and sel.name.value == name:
+            return True
+        if isinstance(sel, InlineFragmentNode) and _selects(sel.selection_set, name, info):
+            return True
+        if isinstance(sel, FragmentSpreadNode):
+            frag = info.fragments.get(sel.name.value)
+            if frag is not None and _selects(frag.selection_set, name, info):
+                return True
+    return False
+
+
+def connection_cost_map(schema: GraphQLSchema) -> dict[str, dict[str, Any]]:
+    """Cost settings for Ariadne's cost validator: paginated fields multiply the cost of
+    what is under them by ``first``/``last``."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, type_ in schema.type_map.items():
+        fields = getattr(type_, "fields", None)
+        if name.startswith("__") or not isinstance(fields, dict):
+            continue
+        for field_name, field in fields.items():
+            if "first" in getattr(field, "args", {}):
+                out.setdefault(name, {})[field_name] = {
+                    "complexity": 1,
+                    "multipliers": ["first", "last"],
+                }
+    return out
+
+
+def depth_limit(max_depth: int) -> type[ASTValidationRule]:
+    """A validation rule: fields nested more than ``max_depth`` levels are refused."""
+
+    class DepthLimit(ASTValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
+            ctx = self.context
+            depth = _depth(node.selection_set, ctx, set())
+            if depth > max_depth:
+                name = node.name.value if node.name else "anonymous"
+                ctx.report_error(
+                    GraphQLError(
+                        f"Query '{name}' is {depth} levels deep; the limit is {max_depth}.",
+                        node,
+                        extensions={"code": "QUERY_TOO_DEEP"},
+                    )
+                )
+
+    return DepthLimit
+
+
+def _depth(
+    selection_set: SelectionSetNode | None, ctx: ASTValidationContext, seen: set[str]
+) -> int:
+    if selection_set is None:
+        return 0
+    deepest = 0
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            inner = (
+                0 if sel.name.value.startswith("__") else 1 + _depth(sel.selection_set, ctx, seen)
+            )
+            deepest = max(deepest, inner)
+        elif isinstance(sel, InlineFragmentNode):
+            deepest = max(deepest, _depth(sel.selection_set, ctx, seen))
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+            frag = ctx.get_fragment(sel.name.value)
+            if frag is not None:
+                deepest = max(deepest, _depth(frag.selection_set, ctx, seen | {sel.name.value}))
+    return deepest

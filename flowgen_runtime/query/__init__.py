@@ -1,6 +1,0 @@
-"""Reading and writing through SQL: filters, ordering and cursors, pages, aggregates, writes.
-
-Every function here builds parameterized SQLAlchemy Core statements from an entity's
-:class:`~flowgen_runtime.meta.EntityMeta` and the GraphQL arguments (already converted to
-snake_case by Ariadne); nothing concatenates user input into SQL.
-"""
