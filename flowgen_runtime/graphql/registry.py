@@ -8,9 +8,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ariadne import make_executable_schema
+from ariadne import convert_schema_names, make_executable_schema
 from flowgen_runtime.graphql.scalars import SCALARS
-from flowgen_runtime.graphql.schema import SHARED_ENUMS, Read, python_name
+from flowgen_runtime.graphql.schema import SHARED_ENUMS, Read, python_name, read_attributes
 from graphql import GraphQLSchema
 
 
@@ -37,10 +37,7 @@ class Registry:
 
     @cached_property
     def schema(self) -> GraphQLSchema:
-        return make_executable_schema(
-            self.type_defs(),
-            *SCALARS,
-            *SHARED_ENUMS,
-            *self.bindables,
-            convert_names_case=python_name,
-        )
+        schema = make_executable_schema(self.type_defs(), *SCALARS, *SHARED_ENUMS, *self.bindables)
+        read_attributes(schema)  # plain reads the compiled executor can recognise
+        convert_schema_names(schema, python_name)  # arguments and input fields
+        return schema

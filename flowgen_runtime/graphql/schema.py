@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -22,6 +22,7 @@ from graphql import (
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     InlineFragmentNode,
@@ -59,6 +60,45 @@ class Read:
     kind: Literal["get", "lookup", "list", "relation"]
     entity: str
     relation: str | None = None
+
+
+class AttributeResolver:
+    """Reads ``attr`` of the parent (a key of a dict, else an attribute), as graphql-core's
+    default resolver reads the field's own name; a callable value is called with ``info``
+    and the arguments (as Ariadne's ``resolve_to``).
+
+    The registry gives every field whose Python name differs from its GraphQL name one of
+    these (``createdAt`` reads ``created_at``), so the compiled executor can see, by public
+    attribute, that the field is a plain read of its parent."""
+
+    __slots__ = ("attr",)
+
+    def __init__(self, attr: str) -> None:
+        self.attr = attr
+
+    def __call__(self, parent: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        value = (
+            parent.get(self.attr)
+            if isinstance(parent, Mapping)
+            else getattr(parent, self.attr, None)
+        )
+        return value(info, **args) if callable(value) else value
+
+    def __repr__(self) -> str:
+        return f"AttributeResolver({self.attr!r})"
+
+
+def read_attributes(schema: GraphQLSchema) -> None:
+    """Give each object field without a resolver whose Python name differs from its
+    GraphQL name an :class:`AttributeResolver` (before Ariadne's name conversion, which
+    then leaves those fields alone and converts arguments and input fields)."""
+    for type_ in schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            attr = python_name(name)
+            if field.resolve is None and attr != name:
+                field.resolve = AttributeResolver(attr)
 
 
 def selects_total(info: GraphQLResolveInfo) -> bool:

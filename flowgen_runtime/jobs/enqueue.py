@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 import bullmq
 import pydantic
-from flowgen_runtime.jobs.bullmq_compat.pipeline import AutoPipeline, autopipeline
+from flowgen_runtime.jobs.bullmq_compat import autopipeline, warn_if_unsupported
 from flowgen_runtime.jobs.defs import JobDef, QueueDef
 
 __all__ = [
@@ -184,7 +184,9 @@ class JobQueues:
         self.redis_url = redis_url
         self.prefix = prefix
         self._queues: dict[str, bullmq.Queue] = {}
-        self._pipelines: list[AutoPipeline] = []
+        self._pipelines: list[Any] = []
+        """Auto-pipelines of the queues (:func:`.bullmq_compat.autopipeline`)."""
+        warn_if_unsupported()
 
     def queue(self, name: str) -> bullmq.Queue:
         """The ``bullmq.Queue`` called ``name`` (created on first use, then reused)."""
@@ -192,7 +194,7 @@ class JobQueues:
             opts = {"connection": _connection(self.redis_url, False), "prefix": self.prefix}
             queue = self._queues[name] = bullmq.Queue(name, opts)
             # concurrent enqueues (one per request) share round trips instead of taking
-            # turns on bullmq's single connection; see ._pipeline
+            # turns on bullmq's single connection; see .bullmq_compat.pipeline
             pipeline = autopipeline(queue, eager=_ONE_BATCH, split_from=_ONE_BATCH)
             if pipeline is not None:
                 self._pipelines.append(pipeline)
@@ -219,7 +221,7 @@ class JobQueues:
             return {"id": str(added.id), "queue": job.queue, "name": job.name,
                     "state": _initial_state(job.opts)}  # fmt: skip
         # A known id may be a duplicate: the state is the existing job's. The add and the
-        # state read are issued together, so they share one round trip (._pipeline) and run
+        # state read are issued together, so they share one round trip (.bullmq_compat.pipeline) and run
         # in that order; should the read have run first it finds no job, and is made again.
         added, state = await asyncio.gather(
             queue.add(job.name, job.data, job.opts), queue.getJobState(job.job_id)

@@ -41,7 +41,7 @@ BullMQ 3.4.4 (Python) facts this module relies on, measured on Redis 7.0:
   blocking connection before starting it (``Worker.prepare``); then 1500 ms ran
   after ~1.55 s and 300 ms after ~0.35 s. On Redis < 6.0 the rounding remains.
 * Two more bullmq worker bugs, a shutdown race and a rate limiter that waits
-  5 s instead of the limit's remaining time, are fixed in :mod:`._bullmq`.
+  5 s instead of the limit's remaining time, are fixed in :mod:`.bullmq_compat.worker`.
 * ``Worker.close()`` waits for active jobs; ``bullmq.UnrecoverableError`` skips
   the remaining attempts; job schedulers exist (``upsertJobScheduler``) and are
   used for :class:`~flowgen_runtime.jobs.defs.Schedule`.
@@ -67,7 +67,7 @@ import pydantic
 from flowgen_runtime.core.errors import ConflictError, ForbiddenError, NotFoundError, UserInputError
 from flowgen_runtime.core.logging import bind_log_context, log_json_line, reset_log_context
 from flowgen_runtime.core.metrics import JOB_DURATION, JOBS, JOBS_STALLED
-from flowgen_runtime.jobs.bullmq_compat.worker import Worker
+from flowgen_runtime.jobs.bullmq_compat import prepare_worker, worker_class
 from flowgen_runtime.jobs.defs import JobDef, QueueDef
 from flowgen_runtime.jobs.enqueue import META_KEY, PayloadError, _connection, job_data
 from pydantic_core import to_jsonable_python
@@ -205,7 +205,7 @@ class WorkerGroup:
             for queue in self.queues
             for job in queue.jobs.values()
         }
-        self._workers: list[Worker] = []
+        self._workers: list[bullmq.Worker] = []
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -219,7 +219,7 @@ class WorkerGroup:
         try:
             with _signal_handlers(self._on_signal):
                 for queue, worker in zip(self.queues, self._workers, strict=True):
-                    await worker.prepare()
+                    await prepare_worker(worker)
                     await _sync_schedules(queue, worker)
                 runs = [asyncio.ensure_future(worker.run()) for worker in self._workers]
                 logger.info("worker started for queues %s", names)
@@ -253,7 +253,7 @@ class WorkerGroup:
             return await self.context_extra()
         return self.context_extra or {}
 
-    def _worker(self, queue: QueueDef, extra: Mapping[str, Any]) -> Worker:
+    def _worker(self, queue: QueueDef, extra: Mapping[str, Any]) -> bullmq.Worker:
         async def process(job: bullmq.Job, token: str) -> Any:
             return await self._process(queue, job, extra)
 
@@ -270,7 +270,7 @@ class WorkerGroup:
             "backoffStrategy": lambda n, _t, _e, job: queue.retry_delay(job.name, n)
         }
         opts.update(self.worker_options)
-        worker = Worker(queue.name, process, opts)
+        worker = worker_class()(queue.name, process, opts)
         worker.on("stalled", lambda _job_id, *_: JOBS_STALLED.labels(queue.name).inc())
         return worker
 
@@ -345,7 +345,7 @@ def _handler_for(
     return resolve_handler(job.handler, where=where)
 
 
-async def _sync_schedules(queue: QueueDef, worker: Worker) -> None:
+async def _sync_schedules(queue: QueueDef, worker: bullmq.Worker) -> None:
     """Upsert a job scheduler (id = job name) per scheduled job; remove stale ones."""
     scheduler = worker.jobScheduler
     wanted = {name: job for name, job in queue.jobs.items() if job.schedule is not None}

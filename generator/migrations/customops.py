@@ -196,8 +196,11 @@ def _pattern_call(element: Any) -> str:
 
 @renderers.dispatch_for(AddPatternCheckOp)
 def _render_add_pattern(ctx: Any, op: AddPatternCheckOp) -> str:
-    prefix = "batch_op." if ctx is not None and ctx._has_batch else "op."
-    table = "" if ctx is not None and ctx._has_batch else f"{op.table_name!r}, "
+    # pattern CHECKs are only ever added inside a ModifyTableOps (diff.py), which the
+    # revisions render as a batch block when render_as_batch is on (always, revisions.py)
+    batch = ctx is not None and bool(ctx.opts.get("render_as_batch"))
+    prefix = "batch_op." if batch else "op."
+    table = "" if batch else f"{op.table_name!r}, "
     return f"{prefix}create_check_constraint({prefix}f({op.constraint_name!r}), {table}{_pattern_call(op.condition)})"
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from dataclasses import field as attribute
 from typing import Any
 
-from flowgen_runtime.graphql.schema import Read
+from flowgen_runtime.graphql.schema import AttributeResolver, Read
 from graphql import (
     DirectiveNode,
     DocumentNode,
@@ -462,12 +462,10 @@ def _objects_of(shape: Shape) -> ObjectPlan | None:
 
 def _plain_attribute(resolve: Any, name: str) -> str | None:
     """The key a field reads from its parent when its resolver is graphql-core's default
-    or Ariadne's ``resolve_to`` (name conversion), else None."""
+    or the registry's :class:`~flowgen_runtime.graphql.schema.AttributeResolver`, else
+    None (the resolver is called)."""
     if resolve is None:
         return name
-    if getattr(resolve, "_ariadne_alias_resolver", False) and resolve.__closure__:
-        cells = dict(zip(resolve.__code__.co_freevars, resolve.__closure__, strict=True))
-        attr = cells["attr_name"].cell_contents if "attr_name" in cells else None
-        if isinstance(attr, str) and "." not in attr:
-            return attr
+    if isinstance(resolve, AttributeResolver):
+        return resolve.attr
     return None

@@ -104,7 +104,7 @@ def compile_sql(plan: Plan, ctx: Any, dialect: Any) -> SqlPlan | None:
         return None
     stmt = sa.select(sa.cast(data, sa.Text))
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    processors: Any = compiled._bind_processors  # noqa: SLF001 - type conversion per value
+    processors = _processors(compiled, dialect)
     params = compiled.construct_params()
     values = []
     lifted = []
@@ -369,6 +369,21 @@ class _Builder:
         return stmt.join(link, link.c[rel.target_column] == t.c[meta.pk]).where(
             link.c[rel.self_column] == pt.c[owner.pk]
         )
+
+
+def _processors(compiled: Any, dialect: Any) -> dict[str, Any]:
+    """Each positional parameter's conversion to what the driver takes, by public API: the
+    bind's type, as the dialect implements it. ``render_postcompile`` expands ``IN`` lists
+    into ``<bind>_1``, ``<bind>_2`` ... (not in ``compiled.binds``)."""
+    out: dict[str, Any] = {}
+    for name in compiled.positiontup or ():
+        bind = compiled.binds.get(name)
+        if bind is None:  # an element of an expanded IN list
+            bind = compiled.binds.get(name.rsplit("_", 1)[0])
+        out[name] = (
+            None if bind is None else bind.type.dialect_impl(dialect).bind_processor(dialect)
+        )
+    return out
 
 
 def _read(field: FieldPlan) -> Read:
