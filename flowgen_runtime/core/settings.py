@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     compiled_execution: bool = True
     """Run queries on compiled plans (:mod:`flowgen_runtime.graphql.execution`); false: graphql-core
     executes every request (the results are the same, only slower)."""
+    plan_runner: bool = True
+    """With ``compiled_execution``: run what one SQL statement does not answer on the plan
+    runner; false: graphql-core runs it (``bench/executor_bench.py`` compares the two)."""
 
     @model_validator(mode="before")
     @classmethod

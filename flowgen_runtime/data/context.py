@@ -126,10 +126,6 @@ class Context:
     def settings(self) -> Any:
         return self.state.settings
 
-    def forget_loaders(self) -> None:
-        """Drop the request's DataLoaders (the request is executed again from scratch)."""
-        self._loaders.clear()
-
     def loader(
         self, key: Hashable, batch: Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
     ) -> DataLoader:

@@ -93,7 +93,8 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
         explorer=explorer, logger=_SILENT_LOGGER,
         executor=(
             Executor(
-                registry.schema, reads=registry.reads, cache_enabled=settings.cache_enabled
+                registry.schema, reads=registry.reads, cache_enabled=settings.cache_enabled,
+                plan_runner=settings.plan_runner,
             )
             if settings.compiled_execution
             else None

@@ -166,3 +166,26 @@ def test_the_generated_resolver_itself_is_still_compiled_to_sql(
         assert compiled and compiled[-1] is not None
     else:
         assert all(c is None for c in compiled)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "graphql-core"])
+def test_a_query_that_errors_runs_each_resolver_once(
+    database: str, seeded: str, redis_url: str, compiled: bool
+) -> None:
+    """A failing field makes the plan runner hand over to graphql-core, which finishes
+    the request from a replay: the wrappers (and every other resolver) ran once, and the
+    answer is graphql-core's own, error path included."""
+    settings = Settings(jwt_secret=JWT_SECRET, database_url=database, redis_url=redis_url,
+                        cache_enabled=False, cache_prefix=seeded, compiled_execution=compiled)  # fmt: skip
+    query = QUERY.replace("} } } }", '} } } bad: exam(id: "not-an-id") { id } }')
+    CALLS.update(exams=0, author=0)
+    with TestClient(create_app(_registry(), settings)) as client:
+        r = client.post(
+            "/graphql",
+            json={"query": query, "variables": {"t": f"{seeded}-{TAG}"}},
+            headers={"authorization": f"Bearer {ADMIN}"},
+        )
+    body = r.json()
+    assert [n["slug"][:2] for n in body["data"]["exams"]["nodes"]] == ["w0", "w2"]
+    assert body["data"]["bad"] is None and body["errors"][0]["path"] == ["bad"]
+    assert CALLS == {"exams": 1, "author": 2}

@@ -10,9 +10,13 @@ graphql-core's answer:
    the entity cache and its single flight live);
 2. :mod:`.run` - the plan run breadth first over the services (a mutation's root fields
    one after the other);
-3. None - graphql-core executes (errors, introspection, interfaces...); for a mutation
-   that fails, a :class:`~.run.Replay` with which graphql-core finishes it without
-   running its root fields again.
+3. graphql-core: it executes what no plan models (introspection, interfaces...:
+   ``plan()`` is None), and finishes a request the plan runner could not (an error, a
+   null in a non-null position) from a :class:`~.run.Replay` of the resolver calls
+   already made, so no resolver runs twice.
+
+Whether the plan runner is worth its code is measured by ``bench/executor_bench.py``
+(``docs/benchmarks.md``); ``PLAN_RUNNER=false`` turns it off.
 """
 
 from __future__ import annotations
@@ -53,8 +57,11 @@ class Executor:
         *,
         reads: Mapping[Any, Read] | None = None,
         cache_enabled: bool = False,
+        plan_runner: bool = True,
     ) -> None:
         self.schema = schema
+        self.plan_runner = plan_runner
+        """False: what SQL does not answer goes to graphql-core, not to :func:`.run.run`."""
         self.reads = ReadTable(reads or {})
         """The generated read resolvers (the registry's ``reads``): only fields whose
         resolver is one of them become SQL."""
@@ -154,10 +161,11 @@ class Executor:
             found = await self._run_sql(plan, context)
             if found is not None:
                 return found
-        result = await run(plan, context)
-        if not isinstance(result, dict):
-            context.forget_loaders()  # graphql-core starts over with empty DataLoaders
-        return result
+        if not self.plan_runner:
+            return None
+        # a Replay: graphql-core finishes the request without calling any resolver again
+        # (and keeps the DataLoaders: what they loaded is what the replayed values hold)
+        return await run(plan, context)
 
     async def _run_sql(self, plan: Plan, ctx: Any) -> dict[str, Any] | None:
         key = (*plan.sql_key, self._visibility(ctx))

@@ -7,8 +7,9 @@ list comprehension over its serializer, an object column recurses once for all i
 objects. The result is the same ``data`` graphql-core would build, in the same key order.
 
 Only the success path is modelled: an error anywhere (a resolver raising, a null in a
-non-null position, a value a scalar refuses) raises :class:`Fallback`, and the caller runs
-the request again on graphql-core, which reports the error with its path, as always.
+non-null position, a value a scalar refuses) raises :class:`Fallback`, and graphql-core
+finishes the request with a :class:`Replay` of every resolver call already made, so it
+reports the error with its path, as always, and no resolver runs twice.
 """
 
 from __future__ import annotations
@@ -43,43 +44,52 @@ async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
 _HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=lambda _values: None)
 
 
-async def run(plan: Plan, context: Any) -> dict[str, Any] | Replay | None:
-    """``{"data": ...}`` as graphql-core would answer; else None for a query (run it
-    there instead) or, for a mutation, a :class:`Replay` of the root fields already run."""
+async def run(plan: Plan, context: Any) -> dict[str, Any] | Replay:
+    """``{"data": ...}`` as graphql-core would answer; else a :class:`Replay` of the
+    resolver calls already made, with which graphql-core finishes (and reports) it."""
     if plan.mutation:
         return await _mutate(plan, context)
+    runner = _Run(plan, context)
     try:
-        [data] = await _Run(plan, context).objects(plan.root, [None])
-    except Exception:  # noqa: BLE001 - any failure: graphql-core runs and reports it
-        return None
+        [data] = await runner.objects(plan.root, [None])
+    except Exception:  # noqa: BLE001 - any failure: graphql-core finishes and reports it
+        return Replay(runner.done)
     return {"data": data}
 
 
+Outcome = tuple[bool, Any]
+"""(True, value) or (False, the exception raised)."""
+
+
 class Replay:
-    """Root mutation fields already run, by response key: their value or their exception.
+    """Resolver calls already made, by (parent object, response path): their outcome.
 
-    A mutation has side effects, so it is never run twice: when something fails, graphql-
-    core finishes the request with this as middleware, which hands it the recorded
-    outcome of those fields instead of calling their resolvers (it runs the root fields
-    not reached yet itself), and reports errors and nulls exactly as it always does."""
+    A resolver is never run twice for one request (a mutation has side effects; a user's
+    resolver may count, log or call out): when something fails, graphql-core finishes the
+    request with this as middleware, which hands it the recorded outcome of each call
+    instead of calling the resolver again (it calls those not reached yet itself), and
+    reports errors and nulls exactly as it always does. The parent objects graphql-core
+    passes are the very objects the recorded calls returned, so ``id()`` matches them."""
 
-    def __init__(self, done: dict[str, tuple[bool, Any]]) -> None:
+    def __init__(self, done: dict[tuple[int, tuple[str, ...]], Outcome]) -> None:
         self.done = done
 
     def resolve(self, next_: Any, root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        if info.path.prev is None and info.path.key in self.done:
-            ok, outcome = self.done[info.path.key]
-            if not ok:
-                raise outcome
-            return outcome
-        return next_(root, info, **args)
+        path = tuple(k for k in info.path.as_list() if isinstance(k, str))
+        found = self.done.get((id(root), path))
+        if found is None:
+            return next_(root, info, **args)
+        ok, outcome = found
+        if not ok:
+            raise outcome
+        return outcome
 
 
 async def _mutate(plan: Plan, context: Any) -> dict[str, Any] | Replay:
     """Root fields one after the other (as the spec says for mutations), then the
     completion of their results (reads) as for a query."""
     runner = _Run(plan, context)
-    done: dict[str, tuple[bool, Any]] = {}
+    done = runner.done
     columns = []
     for field in plan.root.fields:
         if field.resolve is None:  # __typename, or a field without resolver on the root
@@ -91,9 +101,9 @@ async def _mutate(plan: Plan, context: Any) -> dict[str, Any] | Replay:
             if isawaitable(value):
                 value = await value
         except Exception as exc:  # noqa: BLE001 - reported by graphql-core, from the replay
-            done[field.key] = (False, exc)
+            done[(id(None), field.path)] = (False, exc)
             return Replay(done)
-        done[field.key] = (True, value)
+        done[(id(None), field.path)] = (True, value)
         columns.append([value])
     try:
         [data] = await runner.completed(plan.root, columns)
@@ -103,12 +113,14 @@ async def _mutate(plan: Plan, context: Any) -> dict[str, Any] | Replay:
 
 
 class _Run:
-    __slots__ = ("plan", "context", "infos")
+    __slots__ = ("plan", "context", "infos", "done")
 
     def __init__(self, plan: Plan, context: Any) -> None:
         self.plan = plan
         self.context = context
         self.infos: dict[int, GraphQLResolveInfo] = {}
+        self.done: dict[tuple[int, tuple[str, ...]], Outcome] = {}
+        """Every resolver call's outcome, for a :class:`Replay` if the request fails."""
 
     def info(self, parent: ObjectPlan, field: FieldPlan) -> GraphQLResolveInfo:
         found = self.infos.get(id(field))
@@ -129,18 +141,25 @@ class _Run:
         """Every field's value for every parent (a column per field), awaited together."""
         columns = [self._resolve(plan, field, parents) for field in plan.fields]
         pending = [
-            (column, i, value)
+            (column, i, value, field.path)
             for field, column in zip(plan.fields, columns, strict=True)
             if field.resolve is not None
             for i, value in enumerate(column)
             if isawaitable(value)
         ]
         if pending:
-            results = await asyncio.gather(*(v for _, _, v in pending), return_exceptions=True)
-            for (column, i, _), result in zip(pending, results, strict=True):
+            results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
+            failed: BaseException | None = None
+            done = self.done
+            for (column, i, _, path), result in zip(pending, results, strict=True):
                 if isinstance(result, BaseException):
-                    raise Fallback from result
-                column[i] = result
+                    done[(id(parents[i]), path)] = (False, result)
+                    failed = failed or result
+                else:
+                    done[(id(parents[i]), path)] = (True, result)
+                    column[i] = result
+            if failed is not None:
+                raise Fallback from failed
         return columns
 
     async def completed(self, plan: ObjectPlan, columns: list[list[Any]]) -> list[dict[str, Any]]:
@@ -176,7 +195,17 @@ class _Run:
             return column
         resolve, args, info = field.resolve, self.plan.args_of(field), self.info(plan, field)
         assert resolve is not None
-        return [resolve(p, info, **args) for p in parents]
+        column, done, path = [], self.done, field.path
+        for p in parents:
+            try:
+                value = resolve(p, info, **args)
+            except Exception as exc:
+                done[(id(p), path)] = (False, exc)
+                raise Fallback from exc
+            if not isawaitable(value):
+                done[(id(p), path)] = (True, value)
+            column.append(value)
+        return column
 
     async def complete(self, shape: Shape, values: list[Any]) -> list[Any]:
         kind = shape.kind
