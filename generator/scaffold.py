@@ -54,8 +54,8 @@ def scaffold_handlers(
             if not init.exists():
                 init.write_text('"""Your code: job handlers and custom resolvers."""\n')
         body = '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
-        body += "from typing import Any\n\nfrom flowgen_runtime.jobs import JobContext\n"
-        body += "from flowgen_runtime.jobs.main import app_context  # noqa: F401\n"
+        body += "from typing import Any\n\n"
+        body += "from flowgen_runtime import JobContext, app_context  # noqa: F401\n"
         for j in jobs:
             func = (j.handler or "").rsplit(".", 1)[1]
             body += _STUB.format(

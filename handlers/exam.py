@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flowgen_runtime.jobs import JobContext, UnrecoverableJobError
-from flowgen_runtime.jobs.main import app_context
+from flowgen_runtime import JobContext, UnrecoverableJobError, app_context
 
 
 def score(questions: list[dict[str, Any]], answers: dict[str, Any]) -> float:

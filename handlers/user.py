@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_runtime.core.errors import UserInputError
-from flowgen_runtime.jobs import JobContext, UnrecoverableJobError
-from flowgen_runtime.jobs.main import app_context
+from flowgen_runtime import JobContext, UnrecoverableJobError, UserInputError, app_context
 
 
 async def send_welcome_email(payload: Any, ctx: JobContext) -> Any:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_runtime.jobs import JobContext, UnrecoverableJobError
-from flowgen_runtime.jobs.main import app_context
+from flowgen_runtime import JobContext, UnrecoverableJobError, app_context
 
 
 async def transcode(payload: Any, ctx: JobContext) -> Any:

@@ -149,3 +149,35 @@ def test_no_import_cycle() -> None:
 @pytest.mark.parametrize("module", sorted(_modules()))
 def test_every_module_imports(module: str) -> None:
     importlib.import_module(module)
+
+
+def test_the_front_module_exports_what_user_code_uses() -> None:
+    import flowgen_runtime
+
+    assert flowgen_runtime.__all__ == sorted(flowgen_runtime._EXPORTS)
+    for name in flowgen_runtime.__all__:
+        assert getattr(flowgen_runtime, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = flowgen_runtime.no_such_name  # type: ignore[attr-defined]
+    handlers = Path(__file__).resolve().parents[2] / "handlers"
+    for path in handlers.glob("*.py"):  # the example app's user code: the front only
+        for line in path.read_text().splitlines():
+            assert not line.startswith("from flowgen_runtime."), f"{path.name}: {line}"
+
+
+PRIVATE = ("._writer", "_bind_processors", "._has_batch", "_ariadne_alias_resolver", "__closure__")
+"""Private attributes of redis-py, SQLAlchemy, Alembic and Ariadne this code once used."""
+
+
+def test_library_internals_only_in_the_compat_modules() -> None:
+    repo = RUNTIME.parent
+    found = []
+    for path in [*RUNTIME.rglob("*.py"), *(repo / "generator").rglob("*.py")]:
+        text = path.read_text()
+        compat = "bullmq_compat" in path.parts
+        for needle in PRIVATE:
+            if needle in text and not compat:
+                found.append(f"{path.relative_to(repo)}: {needle}")
+        if not compat and ("from bullmq." in text or "import bullmq." in text):
+            found.append(f"{path.relative_to(repo)}: a bullmq submodule (internals)")
+    assert not found, "\n".join(found)

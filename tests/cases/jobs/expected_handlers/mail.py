@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from flowgen_runtime.jobs import JobContext
-from flowgen_runtime.jobs.main import app_context  # noqa: F401
+from flowgen_runtime import JobContext, app_context  # noqa: F401
 
 
 async def deliver(payload: Any, ctx: JobContext) -> Any:
