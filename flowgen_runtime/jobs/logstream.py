@@ -2,9 +2,9 @@
 
 A worker logs a line per job ("job work/noop#17 completed in 0 ms" at INFO). Python's
 stderr is line-buffered and ``logging.StreamHandler`` flushes after every record, so each
-line is a ``write`` system call and, on a pipe, a wake-up of whatever reads it. Measured
-with ``bench/jobs_bench.py`` on 2 cores: formatting a line takes ~20 µs, but a worker
-logging one line per trivial job spent 174 µs of CPU per job against 89 µs without.
+line is a ``write`` system call and, on a pipe, a wake-up of whatever reads it, which
+costs a worker far more than formatting the line (``docs/benchmarks.md``, "Where the
+figures quoted in the code went").
 
 :class:`CoalescingStream` wraps the real stream. A line written from a thread running an
 event loop is kept, and all lines kept during that loop iteration are written and flushed
