@@ -33,6 +33,8 @@ _EXPORTS = {
     "Context": "flowgen_runtime.data.context",
     "EntityService": "flowgen_runtime.data.service",
     "transaction": "flowgen_runtime.jobs.outbox",
+    "WriteEvent": "flowgen_runtime.data.hooks",
+    "Extensions": "flowgen_runtime.graphql.extensions",
     # who the caller is
     "Identity": "flowgen_runtime.auth.access",
     # jobs
@@ -54,6 +56,7 @@ __all__ = [
     "ConflictError",
     "Context",
     "EntityService",
+    "Extensions",
     "FlowgenError",
     "ForbiddenError",
     "Identity",
@@ -65,6 +68,7 @@ __all__ = [
     "UnauthenticatedError",
     "UnrecoverableJobError",
     "UserInputError",
+    "WriteEvent",
     "app_context",
     "create_app",
     "enqueue_job",
@@ -84,8 +88,10 @@ if TYPE_CHECKING:
     )
     from flowgen_runtime.core.settings import Settings, get_settings
     from flowgen_runtime.data.context import Context
+    from flowgen_runtime.data.hooks import WriteEvent
     from flowgen_runtime.data.service import EntityService
     from flowgen_runtime.graphql.app import create_app
+    from flowgen_runtime.graphql.extensions import Extensions
     from flowgen_runtime.graphql.registry import Registry
     from flowgen_runtime.jobs.api import enqueue_job
     from flowgen_runtime.jobs.enqueue import JobQueues

@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from flowgen_runtime.graphql.extensions import Extensions
 from flowgen_runtime.graphql.registry import Registry
 
 from .models import Base
@@ -23,4 +24,17 @@ REGISTRY = Registry(
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     max_page_size=100,
     default_page_size=20,
+    extensions=Extensions(
+        package="extensions",
+        modules={
+            "Course": "course",
+            "Exam": "exam",
+            "Question": "question",
+            "Submission": "submission",
+            "User": "user",
+            "Video": "video",
+        },
+        hooks={},
+        computed={("Exam", "averageScore"): "extensions.exam.average_score"},
+    ),
 )

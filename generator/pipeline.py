@@ -17,7 +17,8 @@ from .migrations import SNAPSHOT_FILE, MigrationPlan, plan_migration
 from .model import App, build_app
 from .render import render_app
 from .render.engine import format_python
-from .scaffold import scaffold_handlers
+from .render.user_schema import merge as merge_user_schema
+from .scaffold import scaffold_extensions, scaffold_handlers
 from .spec import load_specs
 from .write import Plan, plan, write
 
@@ -44,6 +45,7 @@ def render(
     # The models import the same unformatted or formatted, so the migration is planned
     # first and its revision formatted in the same ruff run as every other file.
     files = render_app(app, spec_root=spec_root, package=out.resolve().name, formatted=False)
+    files.update(merge_user_schema(files, _user_schema(out, app)))
     migration = plan_migration(out, files, app, allow_destructive=allow_destructive)
     rev = migration.revision
     files = format_python({**files, rev.path: rev.text} if rev else files)
@@ -84,7 +86,18 @@ def _build(specs: Path, out: Path, *, check: bool, allow_destructive: bool) -> B
         return BuildResult(app, result, migration, [], [], files)
     result = write(out, files, write_once=write_once)
     scaffolded, warnings = scaffold_handlers(app, out.resolve().parent, out.name)
+    scaffolded += scaffold_extensions(app, out.resolve().parent)
     return BuildResult(app, result, migration, scaffolded, warnings, files)
+
+
+def _user_schema(out: Path, app: App) -> dict[str, str]:
+    """The app's own SDL files (``<extensions>/schema/*.graphql``, the package next to the
+    out folder, as handler packages are): display path -> text."""
+    if app.extensions is None:
+        return {}
+    folder = out.resolve().parent / app.extensions / "schema"
+    files = sorted(folder.glob("*.graphql")) if folder.is_dir() else []
+    return {_display(f): f.read_text(encoding="utf-8") for f in files}
 
 
 def _display(path: Path) -> str:

@@ -76,3 +76,35 @@ def _package_dirs(root: Path, path: Path) -> list[Path]:
     if p != root:
         return dirs
     return dirs
+
+
+_EXTENSIONS_INIT = '''"""Your own code for this app (flowgen created this file once and never rewrites it).
+
+- Write hooks: in `<this package>/<entity module>.py` (e.g. `exam.py` for Exam), define any
+  of `before_create`, `after_create`, `before_update`, `after_update`, `before_delete`,
+  `after_delete`, each `async def hook(event: WriteEvent) -> None`.
+- Computed fields: declared under `computed:` in the entity's spec; the resolver is
+  `<entity module>.<field name>` here, `def field(row, info)`.
+- Custom schema: SDL files in `schema/*.graphql` here (`extend type Query { ... }`, new
+  types, fields on generated types), resolved by the Ariadne bindables in `BINDABLES`.
+
+See docs/extending.md.
+"""
+
+from typing import Any
+
+BINDABLES: list[Any] = []
+"""Ariadne bindables (QueryType, MutationType, ObjectType...) for your SDL."""
+'''
+
+
+def scaffold_extensions(app: App, root: Path) -> list[str]:
+    """Create the app's extensions package once (``extensions:`` in app.yaml)."""
+    if app.extensions is None:
+        return []
+    package = root / app.extensions
+    if package.exists():
+        return []
+    (package / "schema").mkdir(parents=True)
+    (package / "__init__.py").write_text(_EXTENSIONS_INIT, encoding="utf-8")
+    return [str(package / "__init__.py")]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -55,13 +56,28 @@ def inputs_digest(specs: Path, out: Path) -> str:
     try:
         for part in _environment(specs, out):
             h.update(part.encode() + b"\0")
-        for root in (_PACKAGE, _TEMPLATES, specs):
+        for root in (_PACKAGE, _TEMPLATES, specs, *_user_schema(specs, out)):
             for rel, digest in file_hashes(root).items():
                 if root is not _PACKAGE or rel.endswith(".py"):
                     h.update(f"{root.name}/{rel}:{digest}\0".encode())
     except OSError:
         return ""
     return h.hexdigest()
+
+
+_EXTENSIONS = re.compile(r"^extensions:\s*([a-z][a-z0-9_]*)\s*$", re.M)
+
+
+def _user_schema(specs: Path, out: Path) -> list[Path]:
+    """The app's own SDL folder (``<extensions>/schema``), which the build merges; found
+    with a regex (no YAML parser here): ``extensions: <package>`` in a spec file."""
+    found = []
+    for path in sorted(specs.glob("*.y*ml")) if specs.is_dir() else []:
+        for package in _EXTENSIONS.findall(path.read_text(encoding="utf-8", errors="replace")):
+            folder = out.resolve().parent / package / "schema"
+            if folder.is_dir():
+                found.append(folder)
+    return found
 
 
 def _environment(specs: Path, out: Path) -> list[str]:

@@ -73,6 +73,7 @@ def _at_least(low: int) -> Callable[[str], int]:
 
 
 async def run_workers(registry: Any, queues: list[str], concurrency: int | None) -> None:
+    _ = registry.loaded  # the app's hooks run in queued writes too; a bad path fails here
     state = AppState(registry)
     await state.start()
     try:

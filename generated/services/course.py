@@ -3,7 +3,7 @@
 
 import datetime
 import decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.auth.access import Grant
 from flowgen_runtime.data.inputs import InputModel
@@ -203,4 +203,18 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+CourseRow = TypedDict(
+    "CourseRow",
+    {
+        "id": int,
+        "slug": str,
+        "title": str,
+        "summary": str | None,
+        "price": decimal.Decimal,
+        "published": bool,
+        "starts_on": datetime.date | None,
+    },
+)
+"""A row of Course as the service returns it (field name -> value)."""
+
+service: EntityService[CourseRow] = EntityService(META)

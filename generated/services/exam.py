@@ -2,7 +2,7 @@
 """Inputs and service for Exam: validation from the spec, CRUD through the runtime."""
 
 import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.auth.access import Grant
 from flowgen_runtime.data.inputs import InputModel
@@ -287,4 +287,22 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+ExamRow = TypedDict(
+    "ExamRow",
+    {
+        "id": int,
+        "slug": str,
+        "title": str,
+        "status": str,
+        "duration_minutes": int,
+        "pass_mark": float,
+        "starts_at": datetime.datetime | None,
+        "settings": Any | None,
+        "created_at": datetime.datetime,
+        "author_id": int,
+        "course_id": int | None,
+    },
+)
+"""A row of Exam as the service returns it (field name -> value)."""
+
+service: EntityService[ExamRow] = EntityService(META)

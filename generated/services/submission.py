@@ -2,7 +2,7 @@
 """Inputs and service for Submission: validation from the spec, CRUD through the runtime."""
 
 import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.auth.access import Grant
 from flowgen_runtime.data.inputs import InputModel
@@ -179,4 +179,19 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+SubmissionRow = TypedDict(
+    "SubmissionRow",
+    {
+        "id": int,
+        "answers": Any,
+        "status": str,
+        "score": float | None,
+        "submitted_at": datetime.datetime,
+        "graded_at": datetime.datetime | None,
+        "exam_id": int,
+        "student_id": int,
+    },
+)
+"""A row of Submission as the service returns it (field name -> value)."""
+
+service: EntityService[SubmissionRow] = EntityService(META)

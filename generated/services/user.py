@@ -2,7 +2,7 @@
 """Inputs and service for User: validation from the spec, CRUD through the runtime."""
 
 import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.auth.access import Grant
 from flowgen_runtime.data.inputs import InputModel
@@ -327,4 +327,18 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+UserRow = TypedDict(
+    "UserRow",
+    {
+        "id": int,
+        "email": str,
+        "name": str,
+        "role": str,
+        "bio": str | None,
+        "created_at": datetime.datetime,
+        "mentor_id": int | None,
+    },
+)
+"""A row of User as the service returns it (field name -> value)."""
+
+service: EntityService[UserRow] = EntityService(META)

@@ -2,7 +2,8 @@
 """Inputs and service for Video: validation from the spec, CRUD through the runtime."""
 
 import datetime
-from typing import ClassVar, Literal
+import uuid
+from typing import ClassVar, Literal, TypedDict
 
 from flowgen_runtime.auth.access import Grant
 from flowgen_runtime.data.inputs import InputModel
@@ -172,4 +173,21 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+VideoRow = TypedDict(
+    "VideoRow",
+    {
+        "id": uuid.UUID,
+        "title": str,
+        "source_url": str,
+        "status": str,
+        "duration_seconds": int | None,
+        "size_bytes": int,
+        "recorded_on": datetime.date | None,
+        "thumbnail_url": str | None,
+        "created_at": datetime.datetime,
+        "owner_id": int,
+    },
+)
+"""A row of Video as the service returns it (field name -> value)."""
+
+service: EntityService[VideoRow] = EntityService(META)

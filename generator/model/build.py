@@ -15,6 +15,7 @@ from ..spec.loader import LoadedSpecs
 from ..spec.models import BackoffSpec, EntitySpec, FieldSpec, JobOptionsSpec, QueueSpec
 from ..spec.yaml_source import YamlDoc
 from .context import Problems, source
+from .extensions import with_extensions
 from .fields import build_field, enum_type_name
 from .ir import (
     MUTATIONS,
@@ -42,8 +43,13 @@ def build_app(loaded: LoadedSpecs) -> App:
     drafts = _drafts(loaded, problems)
     relations = resolve_relations(drafts, problems, broken=loaded.broken)
     queue_names = {q.queue for q, _ in loaded.queues} | loaded.broken
+    app_spec = loaded.app[0] if loaded.app else None
+    package = app_spec.extensions if app_spec else None
     entities = [
-        _entity(d, relations[name], queue_names, problems) for name, d in sorted(drafts.items())
+        with_extensions(
+            _entity(d, relations[name], queue_names, problems), d.spec, d.doc, package, problems
+        )
+        for name, d in sorted(drafts.items())
     ]
     entities = attach_permissions(
         entities, {d.spec.entity: (d.spec, d.doc) for d in drafts.values()}, problems
@@ -52,7 +58,6 @@ def build_app(loaded: LoadedSpecs) -> App:
     problems.errors.extend(graphql_name_clashes(entities, queues))
     if problems.errors:
         raise SpecErrors(problems.errors)
-    app_spec = loaded.app[0] if loaded.app else None
     return App(
         name=app_spec.app if app_spec else loaded.root.resolve().parent.name or "app",
         description=app_spec.description if app_spec else None,
@@ -60,6 +65,7 @@ def build_app(loaded: LoadedSpecs) -> App:
         queues=tuple(queues),
         max_page_size=app_spec.max_page_size if app_spec else 100,
         default_page_size=app_spec.default_page_size if app_spec else 20,
+        extensions=package,
     )
 
 

@@ -172,6 +172,21 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class Computed:
+    """A field the app's own code computes (a resolver by dotted path)."""
+
+    name: str
+    type: str
+    resolver: str
+    nullable: bool = True
+    description: str | None = None
+
+    @property
+    def graphql_name(self) -> str:
+        return camel(self.name)
+
+
+@dataclass(frozen=True)
 class Entity:
     name: str
     table: str
@@ -186,6 +201,9 @@ class Entity:
     description: str | None = None
     renamed_from: str | None = None
     source: Source = field(default=Source("<builtin>"), compare=False)
+    hooks: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Write hooks named in the spec: (hook name, dotted paths)."""
+    computed: tuple[Computed, ...] = ()
 
     @property
     def module(self) -> str:
@@ -301,6 +319,8 @@ class App:
     description: str | None = None
     max_page_size: int = 100
     default_page_size: int = 20
+    extensions: str | None = None
+    """The app's extensions package (its own code), if it names one."""
 
     def entity(self, name: str) -> Entity:
         return next(e for e in self.entities if e.name == name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model.ir import Backoff, Default, Field
+from ..model.ir import App, Backoff, Default, Field
 
 PY_TYPES = {
     "string": "str", "text": "str", "int": "int", "float": "float",
@@ -194,3 +194,20 @@ def backoff_call(b: Backoff) -> str:
     if b.type == "custom":
         return f"Backoff('custom', delays_ms={b.delays_ms!r})"
     return f"Backoff({b.type!r}, {b.delay_ms})"
+
+
+def extensions_call(app: App) -> str:
+    """The registry's ``Extensions(...)`` argument: the app's own code.
+
+    >>> extensions_call(App(name="a", entities=()))
+    'Extensions()'
+    """
+    if app.extensions is None and not any(e.hooks or e.computed for e in app.entities):
+        return "Extensions()"
+    modules = {e.name: e.module for e in app.entities}
+    hooks = {e.name: dict(e.hooks) for e in app.entities if e.hooks}
+    computed = {(e.name, c.graphql_name): c.resolver for e in app.entities for c in e.computed}
+    return (
+        f"Extensions(package={app.extensions!r}, modules={modules!r}, hooks={hooks!r}, "
+        f"computed={computed!r})"
+    )

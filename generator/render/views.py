@@ -95,6 +95,8 @@ class EntityView:
     api: ApiView
     page_args: str
     permissions: str
+    row_fields: tuple[tuple[str, str], ...] = ()
+    """(field, Python type) of the entity's row TypedDict."""
 
 
 def enum_view(f: Field) -> EnumView:
@@ -169,6 +171,9 @@ def entity_view(e: Entity, app: App) -> EntityView:
         plural_module=snake(e.plural),
         pk=e.pk.name,
         pk_type="uuid" if e.pk.id_kind == "uuid" else "int",
+        row_fields=tuple(
+            (f.name, f"{p.py_type(f)}{' | None' if f.nullable else ''}") for f in fields
+        ),
         columns=tuple(
             ColumnView(
                 f.name, f"Mapped[{p.py_type(f)}{' | None' if f.nullable else ''}]", p.column_call(f)
@@ -188,7 +193,16 @@ def entity_view(e: Entity, app: App) -> EntityView:
             )
             for f in fields
         )
-        + tuple(_relation_field(r, app) for r in e.relations),
+        + tuple(_relation_field(r, app) for r in e.relations)
+        + tuple(
+            GqlFieldView(
+                c.graphql_name,
+                g.GQL_SCALARS.get(c.type, "ID") + ("" if c.nullable else "!"),
+                "",
+                c.description or "",
+            )
+            for c in e.computed
+        ),
         # a field some role gets preset from its token is optional in the input
         inputs=tuple(
             _input(replace(f, required=False) if f.name in presets else f)
@@ -307,6 +321,8 @@ class AppView:
     default_page_size: int
     package: str = "generated"
     """The generated package's import name (the output folder's name)."""
+    extensions_call: str = "Extensions()"
+    """The registry's ``Extensions(...)``: the app's own code (see pyexpr.extensions_call)."""
 
 
 def app_view(app: App, package: str = "generated") -> AppView:
@@ -329,7 +345,7 @@ def app_view(app: App, package: str = "generated") -> AppView:
     )
     return AppView(
         app, app.name, entities, queues, joins, has_mut, app.max_page_size, app.default_page_size,
-        package,
+        package, p.extensions_call(app),
     )  # fmt: skip
 
 

@@ -133,6 +133,32 @@ class PermissionsSpec(Strict):
     delete: list[GrantSpec] | None = None
 
 
+HookName = Literal[
+    "before_create", "after_create", "before_update", "after_update",
+    "before_delete", "after_delete",
+]  # fmt: skip
+DottedPath = Annotated[str, Field(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")]
+
+
+def _paths_shorthand(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class ComputedSpec(Strict):
+    """A field computed by your code: ``average_score: {type: float, resolver: ...}``.
+
+    The resolver is ``def resolver(row, info)`` (or async); by default
+    ``<extensions>.<entity module>.<field name>`` of the app's extensions package."""
+
+    type: Literal[
+        "string", "text", "int", "float", "decimal", "bool", "date", "datetime", "json",
+        "uuid", "id",
+    ]  # fmt: skip
+    nullable: bool = True
+    description: str | None = None
+    resolver: DottedPath | None = None
+
+
 class EntitySpec(Strict):
     """One entity per file: ``entity: Exam``."""
 
@@ -147,6 +173,12 @@ class EntitySpec(Strict):
     operations: OperationsSpec = OperationsSpec()
     cache: Annotated[CacheSpec, BeforeValidator(_cache_shorthand)] = CacheSpec()
     permissions: PermissionsSpec | None = None
+    hooks: dict[HookName, Annotated[list[DottedPath], BeforeValidator(_paths_shorthand)]] = Field(
+        default_factory=dict, description="Write hooks by dotted path (see docs/extending.md)"
+    )
+    computed: dict[Identifier, ComputedSpec] = Field(
+        default_factory=dict, description="Fields your code computes (see docs/extending.md)"
+    )
 
 
 class BackoffSpec(Strict):
@@ -218,6 +250,11 @@ class AppSpec(Strict):
     description: str | None = None
     max_page_size: int = Field(100, ge=1)
     default_page_size: int = Field(20, ge=1)
+    extensions: Identifier | None = Field(
+        None,
+        description="Package of your own code (hooks, custom schema and resolvers, computed "
+        "fields), next to the specs folder; `gen build` creates it once",
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -61,11 +61,13 @@ def free_port() -> int:
 
 
 def build_example(root: Path) -> Path:
-    """Copy the example specs and handlers to ``root`` and build them into ``root/generated``."""
+    """Copy the example specs, handlers and extensions to ``root`` and build them into
+    ``root/generated``."""
     shutil.copytree(REPO / "specs", root / "specs")
-    shutil.copytree(
-        REPO / "handlers", root / "handlers", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in ("handlers", "extensions"):
+        shutil.copytree(
+            REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     run(GEN + ["build", "specs", "--out", "generated"], cwd=root, env=os.environ.copy())
     return root / "generated"
 

@@ -22,14 +22,18 @@ Path = list[str | int]
 
 async def apply_nested(
     session: AsyncSession, registry: Any, meta: EntityMeta, parent: Any,
-    nested: Mapping[str, Mapping[str, Any]], path: Path, guard: Any = None,
+    nested: Mapping[str, Mapping[str, Any]], path: Path, guard: Any = None, events: Any = None,
 ) -> set[str]:  # fmt: skip
     """Run every nested operation; return the names of the entities it wrote to.
 
     ``guard(target_meta, op, table)`` gives the caller's rule for ``op`` on the target (and
     its preset values), raising when it has no access: nested creates need create access,
-    connect/disconnect of has-many rows need update access, links need read access."""
+    connect/disconnect of has-many rows need update access, links need read access.
+    ``events(target_meta, op, **facts)`` gives the target's write hooks and an event for
+    them: a nested create runs its create hooks, a connect/disconnect of has-many rows
+    their update hooks (links of a many-to-many change no row of the target: no hooks)."""
     guard = guard or _open
+    events = events or _no_events
     touched: set[str] = set()
     for name, ops in nested.items():
         if not ops:
@@ -38,7 +42,7 @@ async def apply_nested(
         target: EntityMeta = registry.services[rel.target].meta
         here = [*path, name]
         if rel.kind == "has_many":
-            await _has_many(session, registry, rel, target, parent, ops, here, guard)
+            await _has_many(session, registry, rel, target, parent, ops, here, guard, events)
         else:
             await _many_to_many(session, registry, rel, target, parent, ops, here, guard)
         touched.add(rel.target)
@@ -47,6 +51,12 @@ async def apply_nested(
 
 def _open(_meta: EntityMeta, _op: str, _table: Any = None) -> tuple[Any, Mapping[str, Any]]:
     return sa.true(), {}
+
+
+def _no_events(_meta: EntityMeta, _op: str, **_facts: Any) -> tuple[Any, Any]:
+    from flowgen_runtime.data.hooks import NO_HOOKS
+
+    return NO_HOOKS, None
 
 
 def _ids(target: EntityMeta, raw: list[Any], path: Path) -> list[Any]:
@@ -65,39 +75,60 @@ def _missing(target: EntityMeta, wanted: list[Any], found: set[Any], path: Path)
 
 async def _has_many(
     session: AsyncSession, registry: Any, rel: RelationMeta, target: EntityMeta, parent: Any,
-    ops: Mapping[str, Any], path: Path, guard: Any,
+    ops: Mapping[str, Any], path: Path, guard: Any, events: Any,
 ) -> None:  # fmt: skip
     t = target.table
     creates = ops.get("create") or []
     if creates:
         _, preset = guard(target, "create")
     for i, item in enumerate(creates):
+        here = [*path, "create", i]
+        values = {**item, **preset, rel.fk: parent}
+        hooks, event = events(target, "create", data=values, path=here)
+        if hooks.has("before_create"):
+            await hooks.run("before_create", event)
+            values = event.data
         try:
             async with session.begin_nested():
-                await session.execute(sa.insert(t).values(**{**item, **preset, rel.fk: parent}))
+                stmt = sa.insert(t).values(**values).returning(*t.c)
+                row = dict((await session.execute(stmt)).mappings().one())
         except IntegrityError as exc:
-            raise registry.services[target.name]._integrity(exc, [*path, "create", i]) from None
-    connect = _ids(target, ops.get("connect") or [], [*path, "connect"])
-    if connect:
-        rule, _ = guard(target, "update")
-        stmt = (
-            sa.update(t).where(t.c[target.pk].in_(connect), rule)
-            .values({rel.fk: parent}).returning(t.c[target.pk])
-        )  # fmt: skip
-        found = set((await session.execute(stmt)).scalars())
-        _missing(target, connect, found, [*path, "connect"])
-    disconnect = _ids(target, ops.get("disconnect") or [], [*path, "disconnect"])
-    if disconnect:
-        if not t.c[rel.fk].nullable:
+            raise registry.services[target.name]._integrity(exc, here) from None
+        if hooks.has("after_create"):
+            _, event = events(target, "create", id=row[target.pk], row=row, path=here)
+            await hooks.run("after_create", event)
+    for op, value in (("connect", parent), ("disconnect", None)):
+        ids = _ids(target, ops.get(op) or [], [*path, op])
+        if not ids:
+            continue
+        if op == "disconnect" and not t.c[rel.fk].nullable:
             message = f"{target.name}.{rel.fk} is required; delete the rows instead"
             raise UserInputError([{"path": [*path, "disconnect"], "message": message}])
         rule, _ = guard(target, "update")
-        stmt = (
-            sa.update(t).where(t.c[target.pk].in_(disconnect), t.c[rel.fk] == parent, rule)
-            .values({rel.fk: None}).returning(t.c[target.pk])
-        )  # fmt: skip
-        found = set((await session.execute(stmt)).scalars())
-        _missing(target, disconnect, found, [*path, "disconnect"])
+        mine = t.c[rel.fk] == parent if op == "disconnect" else sa.true()
+        await _relink(
+            session, target, events, ids, sa.and_(mine, rule), {rel.fk: value}, [*path, op]
+        )
+
+
+async def _relink(
+    session: AsyncSession, target: EntityMeta, events: Any, ids: list[Any], where: Any,
+    values: dict[str, Any], path: Path,
+) -> None:  # fmt: skip
+    """Point the has-many rows ``ids`` at a parent (or none), through their update hooks."""
+    t = target.table
+    hooks, _ = events(target, "update")
+    if hooks.has("before_update"):
+        for i, pk in enumerate(ids):
+            _, event = events(target, "update", id=pk, data=dict(values), path=[*path, i])
+            await hooks.run("before_update", event)
+    stmt = sa.update(t).where(t.c[target.pk].in_(ids), where).values(values).returning(*t.c)
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    _missing(target, ids, {r[target.pk] for r in rows}, path)
+    if hooks.has("after_update"):
+        for row in rows:
+            _, event = events(target, "update", id=row[target.pk], row=row, path=path)
+            await hooks.run("after_update", event)
 
 
 async def _many_to_many(

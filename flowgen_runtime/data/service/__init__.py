@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flowgen_runtime.auth.access import AUTHENTICATED, Grant
 from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.service.base import Row
 from flowgen_runtime.data.service.guard import explain_missing, restrict, rows_rule
 from flowgen_runtime.data.service.read import ReadMixin
 from flowgen_runtime.data.service.write import WriteMixin
@@ -21,8 +22,9 @@ from pydantic import BaseModel
 _CHECKED = (Grant(roles=frozenset({AUTHENTICATED}), anonymous=True),)
 
 
-class EntityService(ReadMixin, WriteMixin):
-    """CRUD for one entity. Generated modules create one: ``service = EntityService(META)``.
+class EntityService(ReadMixin[Row], WriteMixin[Row]):
+    """CRUD for one entity. Generated modules create one, typed by the entity's row:
+    ``service: EntityService[ExamRow] = EntityService(META)``.
 
     >>> await service.connection(ctx, {"where": {"status": {"eq": "published"}}, "first": 10})
     >>> await service.create(ctx, {"title": "Algebra", "questions": {"create": [...]}})
@@ -76,18 +78,18 @@ class EntityService(ReadMixin, WriteMixin):
         return access
 
 
-def entity_job_handler(service: EntityService, op: str) -> Callable[..., Any]:
+def entity_job_handler(service: EntityService[Any], op: str) -> Callable[..., Any]:
     """The worker-side handler of a queued mutation: runs it through the service layer."""
 
     async def handler(payload: BaseModel, job: Any) -> Any:
         ctx = job.extra["state"].context(request_id=job.request_id, system=True)
         data = payload.model_dump(mode="json", exclude_unset=True)
         if op == "create":
-            row = await service.create(ctx, data["input"])
+            row = await service.create(ctx, data["input"], via="queued")
         elif op == "update":
-            row = await service.update(ctx, data["id"], data.get("input", {}))
+            row = await service.update(ctx, data["id"], data.get("input", {}), via="queued")
         else:
-            row = await service.delete(ctx, data["id"])
+            row = await service.delete(ctx, data["id"], via="queued")
         return {
             k: (str(v) if not isinstance(v, int | float | bool | str | None | dict | list) else v)
             for k, v in row.items()

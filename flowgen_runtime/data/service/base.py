@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
 from flowgen_runtime.core.db import (
@@ -18,17 +18,26 @@ from flowgen_runtime.core.db import (
 from flowgen_runtime.core.errors import UserInputError, from_validation
 from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.hooks import EntityHooks, WriteEvent
 from flowgen_runtime.data.meta import EntityMeta
-from flowgen_runtime.jobs.outbox import current_outbox
+from flowgen_runtime.jobs.outbox import current_outbox, transaction
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
+Row = TypeVar("Row", bound=Mapping[str, Any])
+"""An entity's row type: the generated ``<Entity>Row`` TypedDict (field name -> value)."""
 
-class ServiceBase:
+
+class ServiceBase(Generic[Row]):
     def __init__(self, meta: EntityMeta) -> None:
         self.meta = meta
         self._columns = [meta.table.c[f] for f in meta.fields]
         self._pk_col = meta.table.c[meta.pk]
+        self.hooks = EntityHooks()
+        """User write hooks (:mod:`flowgen_runtime.data.hooks`), added at start-up."""
+
+    def _event(self, ctx: Context, session: Any, op: str, **facts: Any) -> WriteEvent:
+        return WriteEvent(ctx, session, self.meta.name, op, **facts)
 
     def parse_id(self, raw: Any, path: list[str | int] | str = "id") -> Any:
         """Client id (GraphQL ``ID`` is a string) -> int or UUID; a clear error otherwise."""
@@ -43,8 +52,8 @@ class ServiceBase:
             kind = "a UUID" if self.meta.pk_type == "uuid" else "an integer"
             raise UserInputError([{"path": where, "message": f"must be {kind} id"}]) from None
 
-    def _row(self, mapping: Mapping[str, Any]) -> dict[str, Any]:
-        return {f: mapping[f] for f in self.meta.fields}
+    def _row(self, mapping: Mapping[str, Any]) -> Row:
+        return cast(Row, {f: mapping[f] for f in self.meta.fields})
 
     def _select(self) -> sa.Select[Any]:
         return sa.select(*self._columns)
@@ -130,6 +139,11 @@ class ServiceBase:
         of that transaction's session (``commit()`` releases it, ``rollback()`` undoes
         it), so the write commits, or not, with the rest of the block and its jobs."""
         outbox = current_outbox()
+        if outbox is None and getattr(ctx.registry, "has_hooks", False):
+            # hooks may enqueue jobs (or write): those wait for this write's commit
+            async with transaction(ctx), self._transaction(ctx) as session:
+                yield session
+            return
         if outbox is None:
             async with ctx.db.session() as session:
                 yield session

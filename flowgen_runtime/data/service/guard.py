@@ -11,6 +11,7 @@ from flowgen_runtime.core.db import ReadConnection
 from flowgen_runtime.core.errors import ForbiddenError, NotFoundError
 from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.hooks import EntityHooks, WriteEvent
 from flowgen_runtime.data.meta import EntityMeta
 from flowgen_runtime.data.query.filters import Scope, build_where, visible
 from flowgen_runtime.data.query.values import coerce
@@ -78,3 +79,13 @@ def nested_guard(ctx: Context) -> Any:
         return rows_rule(ctx, meta, access, table), access.preset
 
     return guard
+
+
+def nested_events(ctx: Context, session: Any) -> Any:
+    """For nested writes: the target's write hooks and an event for them."""
+
+    def events(meta: EntityMeta, op: str, **facts: Any) -> tuple[EntityHooks, WriteEvent]:
+        hooks = ctx.registry.services[meta.name].hooks
+        return hooks, WriteEvent(ctx, session, meta.name, op, via="nested", **facts)
+
+    return events

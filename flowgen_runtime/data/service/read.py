@@ -14,14 +14,14 @@ from flowgen_runtime.data.query.aggregate import aggregate_query, aggregate_rows
 from flowgen_runtime.data.query.filters import Scope, involved, visible
 from flowgen_runtime.data.query.pages import connection, group_rows, page_query, partitioned
 from flowgen_runtime.data.query.values import coerce, to_json
-from flowgen_runtime.data.service.base import ServiceBase
+from flowgen_runtime.data.service.base import Row, ServiceBase
 
 
 def _key(args: Mapping[str, Any]) -> str:
     return json.dumps(args, sort_keys=True, default=to_json)
 
 
-class ReadMixin(ServiceBase):
+class ReadMixin(ServiceBase[Row]):
     """Every read applies the caller's read access: its row rule is ANDed into the SQL
     (counts and aggregates included) and hidden fields read as null."""
 
@@ -49,11 +49,11 @@ class ReadMixin(ServiceBase):
         )
         return await ctx.cache.get_or_load(entities, self.meta.cache_ttl, (*key, scope), load)
 
-    async def get(self, ctx: Context, id: Any) -> dict[str, Any] | None:
+    async def get(self, ctx: Context, id: Any) -> Row | None:
         pk = self.parse_id(id)
         return await self.get_by(ctx, {self.meta.pk: pk})
 
-    async def get_by(self, ctx: Context, lookup: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def get_by(self, ctx: Context, lookup: Mapping[str, Any]) -> Row | None:
         """One row by a unique field set, e.g. ``{"slug": "algebra"}``."""
         values = {k: coerce(self.meta.field_types[k], v, [k]) for k, v in lookup.items()}
         ctx.access(self.meta, "read")  # refuse before touching the cache
@@ -105,7 +105,7 @@ class ReadMixin(ServiceBase):
 
     # -- relations, batched per request -------------------------------------------------
 
-    async def load(self, ctx: Context, id: Any) -> dict[str, Any] | None:
+    async def load(self, ctx: Context, id: Any) -> Row | None:
         """Batched lookup by primary key (one query per request for all ``load`` calls)."""
         if id is None:
             return None

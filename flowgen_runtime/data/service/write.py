@@ -16,9 +16,10 @@ from flowgen_runtime.core.errors import ConflictError, ForbiddenError, UserInput
 from flowgen_runtime.data.context import Context
 from flowgen_runtime.data.query.filters import Scope, visible
 from flowgen_runtime.data.query.nested import apply_nested
-from flowgen_runtime.data.service.base import ServiceBase
+from flowgen_runtime.data.service.base import Row, ServiceBase
 from flowgen_runtime.data.service.guard import (
     explain_missing,
+    nested_events,
     nested_guard,
     restrict,
     rows_rule,
@@ -27,22 +28,20 @@ from flowgen_runtime.data.service.guard import (
 from sqlalchemy.exc import IntegrityError
 
 
-class WriteMixin(ServiceBase):
+class WriteMixin(ServiceBase[Row]):
     def _split(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Column values and nested relation operations."""
         nested = {k: values.pop(k) for k in list(values) if k in self.meta.relations}
         return values, nested
 
-    async def create(self, ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
-        rows, touched = await self._create_many(ctx, [data], ["input"])
+    async def create(self, ctx: Context, data: Mapping[str, Any], *, via: str = "mutation") -> Row:
+        rows, touched = await self._create_many(ctx, [data], ["input"], via=via)
         await self._invalidate(ctx, *touched)
         return rows[0]
 
-    async def create_many(
-        self, ctx: Context, items: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
+    async def create_many(self, ctx: Context, items: Sequence[Mapping[str, Any]]) -> list[Row]:
         """All rows or none: one transaction for the whole list."""
-        rows, touched = await self._create_many(ctx, items, ["inputs"], indexed=True)
+        rows, touched = await self._create_many(ctx, items, ["inputs"], indexed=True, via="bulk")
         await self._invalidate(ctx, *touched)
         return rows
 
@@ -53,7 +52,8 @@ class WriteMixin(ServiceBase):
         prefix: list[str | int],
         *,
         indexed: bool = False,
-    ) -> tuple[list[dict[str, Any]], set[str]]:
+        via: str = "mutation",
+    ) -> tuple[list[Row], set[str]]:
         access = ctx.access(self.meta, "create")
         prepared = []
         errors = []
@@ -66,23 +66,22 @@ class WriteMixin(ServiceBase):
                 errors += exc.errors
         if errors:
             raise UserInputError(errors)
-        out, touched = [], set()
+        out, touched, hooks = [], set(), self.hooks
         async with self._transaction(ctx) as s:
             for here, values, nested in prepared:
+                if hooks.has("before_create"):
+                    event = self._event(ctx, s, "create", data=values, path=here, via=via)
+                    await hooks.run("before_create", event)
+                    values = event.data or {}
                 try:
                     result = await s.execute(
                         sa.insert(self.meta.table).values(**values).returning(*self._columns)
                     )
                     row = self._row(result.mappings().one())
                     touched |= await apply_nested(
-                        s,
-                        ctx.registry,
-                        self.meta,
-                        row[self.meta.pk],
-                        nested,
-                        here,
-                        nested_guard(ctx),
-                    )
+                        s, ctx.registry, self.meta, row[self.meta.pk], nested, here,
+                        nested_guard(ctx), nested_events(ctx, s),
+                    )  # fmt: skip
                 except IntegrityError as exc:
                     await s.rollback()
                     raise await self._write_error(ctx, exc, values, here) from None
@@ -90,17 +89,30 @@ class WriteMixin(ServiceBase):
             if not await still_allowed(s, ctx, self.meta, access, [r[self.meta.pk] for r in out]):
                 await s.rollback()
                 raise ForbiddenError(f"not allowed to create this {self.meta.name}")
+            if hooks.has("after_create"):
+                for (here, _, _), row in zip(prepared, out, strict=True):
+                    event = self._event(
+                        ctx, s, "create", id=row[self.meta.pk], row=row, path=here, via=via
+                    )
+                    await hooks.run("after_create", event)
             await s.commit()
         return out, touched
 
-    async def update(self, ctx: Context, id: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    async def update(
+        self, ctx: Context, id: Any, data: Mapping[str, Any], *, via: str = "mutation"
+    ) -> Row:
         pk = self.parse_id(id)
         access = ctx.access(self.meta, "update")
         values, nested = self._split(self._validate(self.meta.update_input, data))
         values = restrict(self.meta, access, values)
         touched: set[str] = set()
         mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
+        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            if hooks.has("before_update"):
+                event = self._event(ctx, s, "update", id=pk, data=values, path=["input"], via=via)
+                await hooks.run("before_update", event)
+                values = event.data or {}
             try:
                 if values:
                     stmt = sa.update(self.meta.table).where(mine).values(**values)
@@ -116,21 +128,24 @@ class WriteMixin(ServiceBase):
                         f"this change would take {self.meta.name} {pk} out of your reach"
                     )
                 touched = await apply_nested(
-                    s, ctx.registry, self.meta, pk, nested, ["input"], nested_guard(ctx)
-                )
+                    s, ctx.registry, self.meta, pk, nested, ["input"], nested_guard(ctx),
+                    nested_events(ctx, s),
+                )  # fmt: skip
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
+            if hooks.has("after_update"):
+                event = self._event(ctx, s, "update", id=pk, row=self._row(found), via=via)
+                await hooks.run("after_update", event)
             await s.commit()
         await self._invalidate(ctx, *touched)
         return self._row(found)
 
-    async def upsert(
-        self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]
-    ) -> dict[str, Any]:
+    async def upsert(self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]) -> Row:
         """Insert, or update the fields given where the unique ``lookup`` fields match.
         Needs both create and update access; the update only touches a row the caller may
-        update (ON CONFLICT ... DO UPDATE ... WHERE rule)."""
+        update (ON CONFLICT ... DO UPDATE ... WHERE rule). With write hooks, the row is
+        looked up first, to run the create or the update hooks."""
         create, update = ctx.access(self.meta, "create"), ctx.access(self.meta, "update")
         values, nested = self._split(self._validate(self.meta.create_input, data))
         values = restrict(self.meta, update, restrict(self.meta, create, values))
@@ -139,7 +154,18 @@ class WriteMixin(ServiceBase):
             raise UserInputError(
                 [{"path": ["input", k], "message": "required to upsert"} for k in missing]
             )
+        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            op, existing = "create", None
+            if hooks:
+                match = sa.and_(*(self.meta.table.c[k] == values[k] for k in lookup))
+                existing = await s.scalar(sa.select(self._pk_col).where(match))
+                op = "create" if existing is None else "update"
+                event = self._event(
+                    ctx, s, op, id=existing, data=values, path=["input"], via="upsert"
+                )
+                await hooks.run(f"before_{op}", event)
+                values = event.data or {}
             stmt = _upsert_statement(
                 s.bind.dialect.name,
                 self.meta.table,
@@ -156,17 +182,15 @@ class WriteMixin(ServiceBase):
                     await s.rollback()
                     raise ForbiddenError(f"not allowed to create this {self.meta.name}")
                 touched = await apply_nested(
-                    s,
-                    ctx.registry,
-                    self.meta,
-                    row[self.meta.pk],
-                    nested,
-                    ["input"],
-                    nested_guard(ctx),
-                )
+                    s, ctx.registry, self.meta, row[self.meta.pk], nested, ["input"],
+                    nested_guard(ctx), nested_events(ctx, s),
+                )  # fmt: skip
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
+            if hooks:
+                event = self._event(ctx, s, op, id=row[self.meta.pk], row=row, via="upsert")
+                await hooks.run(f"after_{op}", event)
             await s.commit()
         await self._invalidate(ctx, *touched)
         return row
@@ -187,10 +211,14 @@ class WriteMixin(ServiceBase):
         if not values:
             return {"count": 0}
         cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
+        hooks = self.hooks
         async with self._transaction(ctx) as s:
             try:
-                stmt = sa.update(self.meta.table).where(cond).values(**values)
-                pks = list((await s.execute(stmt.returning(self._pk_col))).scalars())
+                if hooks.has("before_update") or hooks.has("after_update"):
+                    pks = await self._each_updated(ctx, s, cond, values)
+                else:
+                    stmt = sa.update(self.meta.table).where(cond).values(**values)
+                    pks = list((await s.execute(stmt.returning(self._pk_col))).scalars())
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
@@ -203,14 +231,31 @@ class WriteMixin(ServiceBase):
         await self._invalidate(ctx)
         return {"count": len(pks)}
 
+    async def _each_updated(
+        self, ctx: Context, s: Any, cond: Any, values: dict[str, Any]
+    ) -> list[Any]:
+        """A bulk update one row at a time, each through the update hooks."""
+        pks = list((await s.execute(sa.select(self._pk_col).where(cond))).scalars())
+        for pk in pks:
+            event = self._event(ctx, s, "update", id=pk, data=dict(values), via="bulk")
+            await self.hooks.run("before_update", event)
+            stmt = sa.update(self.meta.table).where(self._pk_col == pk).values(**(event.data or {}))
+            row = self._row((await s.execute(stmt.returning(*self._columns))).mappings().one())
+            event = self._event(ctx, s, "update", id=pk, row=row, via="bulk")
+            await self.hooks.run("after_update", event)
+        return pks
+
     def _where(self, ctx: Context, where: Mapping[str, Any]) -> Any:
         """A bulk filter sees only what the caller can read (and refuses hidden fields)."""
         return visible(Scope(ctx.registry, ctx), self.meta, self.meta.table, where, ["where"])
 
-    async def delete(self, ctx: Context, id: Any) -> dict[str, Any]:
+    async def delete(self, ctx: Context, id: Any, *, via: str = "mutation") -> Row:
         pk = self.parse_id(id)
         access = ctx.access(self.meta, "delete")
+        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            if hooks.has("before_delete"):
+                await hooks.run("before_delete", self._event(ctx, s, "delete", id=pk, via=via))
             mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
             stmt = sa.delete(self.meta.table).where(mine).returning(*self._columns)
             try:
@@ -220,6 +265,9 @@ class WriteMixin(ServiceBase):
                 raise self._delete_error(exc, f"{self.meta.name} {pk} is") from None
             if found is None:
                 raise await explain_missing(s, ctx, self.meta, pk, "delete")
+            if hooks.has("after_delete"):
+                event = self._event(ctx, s, "delete", id=pk, row=self._row(found), via=via)
+                await hooks.run("after_delete", event)
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
         return self._row(found)
@@ -227,15 +275,31 @@ class WriteMixin(ServiceBase):
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
         access = ctx.access(self.meta, "delete")
         cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
+        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            if hooks.has("before_delete"):
+                for pk in list((await s.execute(sa.select(self._pk_col).where(cond))).scalars()):
+                    event = self._event(ctx, s, "delete", id=pk, via="bulk")
+                    await hooks.run("before_delete", event)
+            stmt = sa.delete(self.meta.table).where(cond)
+            rows: list[Row] = []
             try:
-                result = await s.execute(sa.delete(self.meta.table).where(cond))
+                if hooks.has("after_delete"):
+                    result = await s.execute(stmt.returning(*self._columns))
+                    rows = [self._row(r) for r in result.mappings()]
+                    count = len(rows)
+                else:
+                    count = (await s.execute(stmt)).rowcount
             except IntegrityError as exc:
                 await s.rollback()
                 raise self._delete_error(exc, f"some {self.meta.name} rows are") from None
+            if rows:
+                for row in rows:
+                    event = self._event(ctx, s, "delete", id=row[self.meta.pk], row=row, via="bulk")
+                    await hooks.run("after_delete", event)
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
-        return {"count": result.rowcount}
+        return {"count": count}
 
     def _delete_error(self, exc: IntegrityError, what: str) -> Exception:
         if is_fk_violation(exc):
