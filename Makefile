@@ -19,9 +19,9 @@ demo: $(BIN)/gen
 
 lint: $(BIN)/gen
 	$(BIN)/gen build specs --check
-	$(BIN)/ruff check generator flowgen_runtime generated handlers tests bench
-	$(BIN)/ruff format --check generator flowgen_runtime generated handlers tests bench
-	$(BIN)/mypy generator flowgen_runtime generated handlers
+	$(BIN)/ruff check generator flowgen_runtime generated handlers extensions tests bench
+	$(BIN)/ruff format --check generator flowgen_runtime generated handlers extensions tests bench
+	$(BIN)/mypy generator flowgen_runtime generated handlers extensions
 
 # Everything CI runs: sync check, lint, types, and the whole test suite.
 test: lint

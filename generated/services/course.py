@@ -203,18 +203,17 @@ META = EntityMeta(
     },
 )
 
-CourseRow = TypedDict(
-    "CourseRow",
-    {
-        "id": int,
-        "slug": str,
-        "title": str,
-        "summary": str | None,
-        "price": decimal.Decimal,
-        "published": bool,
-        "starts_on": datetime.date | None,
-    },
-)
-"""A row of Course as the service returns it (field name -> value)."""
+
+class CourseRow(TypedDict):
+    """A row of Course as the service returns it (field name -> value)."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str | None
+    price: decimal.Decimal
+    published: bool
+    starts_on: datetime.date | None
+
 
 service: EntityService[CourseRow] = EntityService(META)

@@ -287,22 +287,21 @@ META = EntityMeta(
     },
 )
 
-ExamRow = TypedDict(
-    "ExamRow",
-    {
-        "id": int,
-        "slug": str,
-        "title": str,
-        "status": str,
-        "duration_minutes": int,
-        "pass_mark": float,
-        "starts_at": datetime.datetime | None,
-        "settings": Any | None,
-        "created_at": datetime.datetime,
-        "author_id": int,
-        "course_id": int | None,
-    },
-)
-"""A row of Exam as the service returns it (field name -> value)."""
+
+class ExamRow(TypedDict):
+    """A row of Exam as the service returns it (field name -> value)."""
+
+    id: int
+    slug: str
+    title: str
+    status: str
+    duration_minutes: int
+    pass_mark: float
+    starts_at: datetime.datetime | None
+    settings: Any | None
+    created_at: datetime.datetime
+    author_id: int
+    course_id: int | None
+
 
 service: EntityService[ExamRow] = EntityService(META)

@@ -195,18 +195,17 @@ META = EntityMeta(
     },
 )
 
-QuestionRow = TypedDict(
-    "QuestionRow",
-    {
-        "id": int,
-        "position": int,
-        "prompt": str,
-        "kind": str,
-        "points": int,
-        "answer_key": Any | None,
-        "exam_id": int,
-    },
-)
-"""A row of Question as the service returns it (field name -> value)."""
+
+class QuestionRow(TypedDict):
+    """A row of Question as the service returns it (field name -> value)."""
+
+    id: int
+    position: int
+    prompt: str
+    kind: str
+    points: int
+    answer_key: Any | None
+    exam_id: int
+
 
 service: EntityService[QuestionRow] = EntityService(META)

@@ -179,19 +179,18 @@ META = EntityMeta(
     },
 )
 
-SubmissionRow = TypedDict(
-    "SubmissionRow",
-    {
-        "id": int,
-        "answers": Any,
-        "status": str,
-        "score": float | None,
-        "submitted_at": datetime.datetime,
-        "graded_at": datetime.datetime | None,
-        "exam_id": int,
-        "student_id": int,
-    },
-)
-"""A row of Submission as the service returns it (field name -> value)."""
+
+class SubmissionRow(TypedDict):
+    """A row of Submission as the service returns it (field name -> value)."""
+
+    id: int
+    answers: Any
+    status: str
+    score: float | None
+    submitted_at: datetime.datetime
+    graded_at: datetime.datetime | None
+    exam_id: int
+    student_id: int
+
 
 service: EntityService[SubmissionRow] = EntityService(META)

@@ -327,18 +327,17 @@ META = EntityMeta(
     },
 )
 
-UserRow = TypedDict(
-    "UserRow",
-    {
-        "id": int,
-        "email": str,
-        "name": str,
-        "role": str,
-        "bio": str | None,
-        "created_at": datetime.datetime,
-        "mentor_id": int | None,
-    },
-)
-"""A row of User as the service returns it (field name -> value)."""
+
+class UserRow(TypedDict):
+    """A row of User as the service returns it (field name -> value)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    bio: str | None
+    created_at: datetime.datetime
+    mentor_id: int | None
+
 
 service: EntityService[UserRow] = EntityService(META)

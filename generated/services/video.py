@@ -173,21 +173,20 @@ META = EntityMeta(
     },
 )
 
-VideoRow = TypedDict(
-    "VideoRow",
-    {
-        "id": uuid.UUID,
-        "title": str,
-        "source_url": str,
-        "status": str,
-        "duration_seconds": int | None,
-        "size_bytes": int,
-        "recorded_on": datetime.date | None,
-        "thumbnail_url": str | None,
-        "created_at": datetime.datetime,
-        "owner_id": int,
-    },
-)
-"""A row of Video as the service returns it (field name -> value)."""
+
+class VideoRow(TypedDict):
+    """A row of Video as the service returns it (field name -> value)."""
+
+    id: uuid.UUID
+    title: str
+    source_url: str
+    status: str
+    duration_seconds: int | None
+    size_bytes: int
+    recorded_on: datetime.date | None
+    thumbnail_url: str | None
+    created_at: datetime.datetime
+    owner_id: int
+
 
 service: EntityService[VideoRow] = EntityService(META)

@@ -6,6 +6,7 @@ Templates receive one of these and only loop and lay out text.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from keyword import iskeyword
 
 from ..model.ir import App, Entity, Field, Job, Queue, Relation
 from ..names import camel, pascal, snake
@@ -97,6 +98,8 @@ class EntityView:
     permissions: str
     row_fields: tuple[tuple[str, str], ...] = ()
     """(field, Python type) of the entity's row TypedDict."""
+    row_as_class: bool = True
+    """Every row key is a Python name (not a keyword): the TypedDict in class syntax."""
 
 
 def enum_view(f: Field) -> EnumView:
@@ -174,6 +177,7 @@ def entity_view(e: Entity, app: App) -> EntityView:
         row_fields=tuple(
             (f.name, f"{p.py_type(f)}{' | None' if f.nullable else ''}") for f in fields
         ),
+        row_as_class=all(f.name.isidentifier() and not iskeyword(f.name) for f in fields),
         columns=tuple(
             ColumnView(
                 f.name, f"Mapped[{p.py_type(f)}{' | None' if f.nullable else ''}]", p.column_call(f)
