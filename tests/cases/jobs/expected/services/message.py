@@ -2,7 +2,7 @@
 """Inputs and service for Message: validation from the spec, CRUD through the runtime."""
 
 import datetime
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from flowgen_runtime.data.inputs import InputModel
 from flowgen_runtime.data.meta import EntityMeta
@@ -72,4 +72,14 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+
+class MessageRow(TypedDict):
+    """A row of Message as the service returns it (field name -> value)."""
+
+    id: int
+    recipient: str
+    subject: str
+    sent_at: datetime.datetime | None
+
+
+service: EntityService[MessageRow] = EntityService(META)

@@ -4,7 +4,7 @@
 import datetime
 import decimal
 import uuid
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.data.inputs import InputModel
 from flowgen_runtime.data.meta import EntityMeta
@@ -143,4 +143,23 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+
+class ProductRow(TypedDict):
+    """A row of Product as the service returns it (field name -> value)."""
+
+    id: uuid.UUID
+    name: str
+    details: str | None
+    stock: int
+    weight_kg: float | None
+    price: decimal.Decimal
+    active: bool
+    status: str
+    attributes: Any | None
+    external_ref: uuid.UUID | None
+    launch_on: datetime.date
+    released_on: datetime.date
+    created_at: datetime.datetime
+
+
+service: EntityService[ProductRow] = EntityService(META)
