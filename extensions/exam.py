@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ariadne import MutationType
-from flowgen_runtime import Context, UserInputError
+from flowgen_runtime import Context, NotFoundError, UserInputError
 from graphql import GraphQLResolveInfo
 
 from generated.services import exams, questions, submissions
@@ -18,6 +18,8 @@ mutation = MutationType()
 async def publish_exam(_obj: Any, info: GraphQLResolveInfo, id: str) -> ExamRow:
     """Checks first, then an ordinary update: the caller's update permission applies."""
     ctx: Context = info.context
+    if await exams.get(ctx, id) is None:  # not there, or not yours to see
+        raise NotFoundError(f"no Exam with id {id}")
     page = await questions.connection(ctx, {"where": {"exam_id": {"eq": id}}, "first": 1})
     if not page["nodes"]:
         raise UserInputError([{"path": ["id"], "message": "an exam needs a question to publish"}])
