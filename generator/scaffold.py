@@ -10,12 +10,13 @@ from .names import pascal
 
 _STUB = '''
 
-async def {func}(payload: Any, ctx: JobContext) -> Any:
+async def {func}(payload: {cls}, ctx: JobContext) -> Any:
     """{doc}
 
-    `payload`: a validated `{cls}` ({package}/queues/{queue}.py).
-    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` gives
-    the app's services, e.g. `app_context(ctx).registry.services["User"]`.
+    `payload`: the validated payload ({package}/queues/{queue}.py).
+    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` is a
+    context for the services, e.g. `await users.get(app_context(ctx), id)` with
+    `from {package}.services import users`.
     """
     ctx.logger.info("{func} received %s", payload)
     return None
@@ -53,18 +54,31 @@ def scaffold_handlers(
             init = parent / "__init__.py"
             if not init.exists():
                 init.write_text('"""Your code: job handlers and custom resolvers."""\n')
-        body = '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
-        body += "from typing import Any\n\n"
-        body += "from flowgen_runtime import JobContext, app_context  # noqa: F401\n"
-        for j in jobs:
-            func = (j.handler or "").rsplit(".", 1)[1]
-            body += _STUB.format(
-                func=func, doc=j.description or f"Handle `{j.name}` jobs.",
-                cls=f"{pascal(j.name)}Payload", queue=j.queue, package=package,
-            )  # fmt: skip
+        body = _handler_module(jobs, package)
         path.write_text(body, encoding="utf-8")
         created.append(str(path))
     return created, warnings
+
+
+def _handler_module(jobs: list[Job], package: str) -> str:
+    """A new handler module: one typed stub per job."""
+    body = (
+        '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
+    )
+    body += "from typing import Any\n\n"
+    body += "from flowgen_runtime import JobContext, app_context  # noqa: F401\n\n"
+    payloads: dict[str, set[str]] = {}
+    for j in jobs:
+        payloads.setdefault(j.queue, set()).add(f"{pascal(j.name)}Payload")
+    for queue, classes in sorted(payloads.items()):
+        body += f"from {package}.queues.{queue} import {', '.join(sorted(classes))}\n"
+    for j in jobs:
+        func = (j.handler or "").rsplit(".", 1)[1]
+        body += _STUB.format(
+            func=func, doc=j.description or f"Handle `{j.name}` jobs.",
+            cls=f"{pascal(j.name)}Payload", queue=j.queue, package=package,
+        )  # fmt: skip
+    return body
 
 
 def _package_dirs(root: Path, path: Path) -> list[Path]:

@@ -69,8 +69,8 @@ def test_jobs_case_scaffolds_its_handlers() -> None:
     expected = read_tree(CASES / "jobs" / "expected_handlers")
     assert sorted(expected) == ["__init__.py", "mail.py"]
     text = expected["mail.py"].decode()
-    assert "async def deliver(payload: Any, ctx: JobContext) -> Any:" in text
-    assert "async def send_digest(payload: Any, ctx: JobContext) -> Any:" in text
+    assert "async def deliver(payload: DeliverPayload, ctx: JobContext) -> Any:" in text
+    assert "async def send_digest(payload: SendDigestPayload, ctx: JobContext) -> Any:" in text
 
 
 _SMOKE = """
