@@ -26,9 +26,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .resources import templates_dir
+
 VERSION = 1
 _PACKAGE = Path(__file__).resolve().parent
-_TEMPLATES = _PACKAGE.parent / "templates"
 # Libraries whose version can change the output (formatting, rendered migrations, SDL).
 _DISTS = ("ruff", "sqlalchemy", "alembic", "jinja2", "pydantic", "pyyaml", "graphql-core")
 
@@ -56,7 +57,7 @@ def inputs_digest(specs: Path, out: Path) -> str:
     try:
         for part in _environment(specs, out):
             h.update(part.encode() + b"\0")
-        for root in (_PACKAGE, _TEMPLATES, specs, *_user_schema(specs, out)):
+        for root in (_PACKAGE, templates_dir(), specs, *_user_schema(specs, out)):
             for rel, digest in file_hashes(root).items():
                 if root is not _PACKAGE or rel.endswith(".py"):
                     h.update(f"{root.name}/{rel}:{digest}\0".encode())

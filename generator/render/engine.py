@@ -19,11 +19,11 @@ import jinja2
 from .. import __version__
 from ..model.ir import App
 from ..names import FILTERS
+from ..resources import templates_dir
 from .graphql import description
 from .targets import TARGETS
 from .views import AppView, app_view
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 MARKER = "DO NOT EDIT"
 
 
@@ -43,7 +43,7 @@ def pystr(value: str) -> str:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

