@@ -16,7 +16,7 @@ from ..model import App
 from ..render import header
 from .breaking import ApiReport, api_report, jobs_snapshot, read_sdl
 from .diff import diff_metadata
-from .renames import resolve_renames
+from .renames import follow_renamed_targets, resolve_renames
 from .revisions import (
     DestructiveChange,
     Revision,
@@ -76,7 +76,10 @@ def plan_migration(
                 f"{out}/models does not match {SNAPSHOT_FILE} (edited or missing); restore the "
                 "previous build (e.g. `git checkout` it) and build again"
             )
-    diff = diff_metadata(old_md, new_md, resolve_renames(app, old_md, old_classes))
+    renames = resolve_renames(app, old_md, old_classes)
+    if old_md is not None:
+        renames = follow_renamed_targets(old_md, new_md, renames)
+    diff = diff_metadata(old_md, new_md, renames)
     if not diff.ops:
         return MigrationPlan(text, api=report)
     if diff.destructive and not allow_destructive:

@@ -18,7 +18,15 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.operations import ops
 
-from .customops import AlterColumnOp, AlterEnumOp, FillNullsOp, RenameEnumOp, RequireNoNullsOp
+from .customops import (
+    AlterColumnOp,
+    AlterEnumOp,
+    DataCheckOp,
+    FillNullsOp,
+    RenameEnumOp,
+    RequireNoNullsOp,
+    check_call,
+)
 from .renames import Renames
 from .snapshot import column_default, type_sql
 
@@ -44,25 +52,66 @@ class _TableOps:
 
 _WIDER = {
     ("SMALLINT", "INTEGER"), ("SMALLINT", "BIGINT"), ("INTEGER", "BIGINT"),
-    ("INTEGER", "FLOAT"), ("INTEGER", "NUMERIC"), ("BIGINT", "NUMERIC"),
-    ("REAL", "FLOAT"), ("VARCHAR", "TEXT"), ("DATE", "TIMESTAMP"),
+    ("INTEGER", "FLOAT"), ("REAL", "FLOAT"), ("VARCHAR", "TEXT"), ("DATE", "TIMESTAMP"),
 }  # fmt: skip
+_INT_DIGITS = {"SMALLINT": 5, "INTEGER": 10, "BIGINT": 19}  # digits of the largest value
+_INTS = set(_INT_DIGITS)
+_TEXTS = {"VARCHAR", "TEXT"}
+_NUMBERS = {*_INTS, "NUMERIC", "FLOAT", "REAL"}
 _SQL = re.compile(r"^([A-Z ]+?)\s*(?:\(([\d, ]+)\))?(?: WITH(?:OUT)? TIME ZONE)?$")
 
 
+def _parse(sql: str) -> tuple[str, list[int]] | None:
+    m = _SQL.match(sql)
+    if not m:
+        return None
+    kind, args = m.groups()
+    return kind, [int(x) for x in (args or "").replace(" ", "").split(",") if x]
+
+
 def widening(old: str, new: str) -> bool:
-    """Whether every value of SQL type ``old`` fits type ``new`` unchanged."""
-    a, b = _SQL.match(old), _SQL.match(new)
+    """Whether every value of SQL type ``old`` fits type ``new`` unchanged.
+
+    >>> widening("INTEGER", "VARCHAR(11)"), widening("INTEGER", "VARCHAR(5)")
+    (True, False)
+    >>> widening("INTEGER", "NUMERIC(12, 2)"), widening("INTEGER", "NUMERIC(8, 2)")
+    (True, False)
+    """
+    a, b = _parse(old), _parse(new)
     if not a or not b:
         return False
-    (ka, pa), (kb, pb) = a.groups(), b.groups()
+    (ka, na), (kb, nb) = a, b
+    if ka in _INTS and kb in _TEXTS:  # the longest value is the minimum, with its sign
+        return not nb or nb[0] >= _INT_DIGITS[ka] + 1
+    if ka in _INTS and kb == "NUMERIC":
+        return not nb or nb[0] - (nb[1] if len(nb) > 1 else 0) >= _INT_DIGITS[ka]
     if ka != kb:
         return (ka, kb) in _WIDER
-    na = [int(x) for x in (pa or "").replace(" ", "").split(",") if x]
-    nb = [int(x) for x in (pb or "").replace(" ", "").split(",") if x]
     if ka == "NUMERIC" and len(na) == 2 and len(nb) == 2:
         return nb[1] >= na[1] and nb[0] - nb[1] >= na[0] - na[1]
     return not nb or (bool(na) and all(y >= x for x, y in zip(na, nb, strict=False)))
+
+
+def fit_check(old: str, new: str, table: str, column: str) -> str | None:
+    """The data check (a rendered ``fg.require_*`` call) that refuses the change of
+    ``table.column`` from SQL type ``old`` to ``new`` while a value would not fit, or None.
+
+    >>> fit_check("VARCHAR(80)", "VARCHAR(20)", "users", "name")
+    "fg.require_max_length('users', 'name', 20)"
+    >>> fit_check("INTEGER", "NUMERIC(8, 2)", "items", "n")
+    "fg.require_numeric_range('items', 'n', 8, 2)"
+    """
+    a, b = _parse(old), _parse(new)
+    if not a or not b or widening(old, new):
+        return None
+    (ka, _), (kb, nb) = a, b
+    if kb == "VARCHAR" and nb and (ka in _TEXTS or ka in _NUMBERS):
+        return check_call("require_max_length", table, column, nb[0])
+    if kb == "NUMERIC" and len(nb) == 2 and ka in _NUMBERS:
+        return check_call("require_numeric_range", table, column, nb[0], nb[1])
+    if kb in _INTS and ka in _TEXTS:
+        return check_call("require_integers", table, column)
+    return None
 
 
 def plain_column(col: sa.Column[Any], *, nullable: bool | None = None) -> sa.Column[Any]:
@@ -88,9 +137,9 @@ def diff_columns(old: sa.Table, new: sa.Table, renames: Renames, d: Diff) -> Non
         before = renames.old_column(new.name, col.name)
         if before in old.columns:
             mapped.add(before)
-            _alter(old.columns[before], col, new.name, t, d)
+            _alter(old.columns[before], col, (old.name, new.name), t, d)
         else:
-            _add(col, new.name, t, d)
+            _add(col, (old.name, new.name), t, d)
     for col in old.columns:
         if col.name not in mapped:
             t.batch.append(
@@ -110,7 +159,9 @@ def diff_columns(old: sa.Table, new: sa.Table, renames: Renames, d: Diff) -> Non
     d.ops += t.post
 
 
-def _add(col: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
+def _add(col: sa.Column[Any], tables: tuple[str, str], t: _TableOps, d: Diff) -> None:
+    """Add ``col`` to the table (``tables``: its old and new names)."""
+    was, table = tables
     d.summary.append(f"add column {table}.{col.name}")
     if (e := _enum(col)) is not None:
         d.enums_up[str(e.name)] = tuple(e.enums)
@@ -123,7 +174,7 @@ def _add(col: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
     )
     t.batch.append(ops.AddColumnOp(table, plain_column(col, nullable=True)))
     reason = f"the new column {col.name} is NOT NULL without a default"
-    t.pre.append(RequireNoNullsOp(table, col.name, reason, new_column=True))
+    t.pre.append(RequireNoNullsOp(was, col.name, reason, new_column=True))
     t.late.append(
         AlterColumnOp(
             table, col.name, existing_type=col.type, existing_nullable=True, modify_nullable=False
@@ -131,13 +182,17 @@ def _add(col: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
     )
 
 
-def _alter(old: sa.Column[Any], new: sa.Column[Any], table: str, t: _TableOps, d: Diff) -> None:
+def _alter(
+    old: sa.Column[Any], new: sa.Column[Any], tables: tuple[str, str], t: _TableOps, d: Diff
+) -> None:
+    """Turn column ``old`` into ``new`` (``tables``: the table's old and new names)."""
+    was, table = tables
     where = f"{table}.{new.name}"
     kw: dict[str, Any] = {}
     if old.name != new.name:
         kw["modify_name"] = new.name
         d.summary.append(f"rename column {table}.{old.name} to {new.name}")
-    _alter_type(old, new, table, kw, t, d)
+    _alter_type(old, new, tables, kw, t, d)
     if column_default(old) != column_default(new):
         kw["modify_server_default"] = new.server_default
         d.summary.append(f"change default of {where} to {column_default(new)}")
@@ -145,32 +200,34 @@ def _alter(old: sa.Column[Any], new: sa.Column[Any], table: str, t: _TableOps, d
         kw["modify_nullable"] = new.nullable
         d.summary.append(f"make {where} {'NULL' if new.nullable else 'NOT NULL'}")
         if not new.nullable:
-            _fill_or_require(old, new, table, t, d)
+            _fill_or_require(old, new, tables, t, d)
     if (old.comment or None) != (new.comment or None):
         kw["modify_comment"] = new.comment
         d.summary.append(f"change comment of {where}")
     if kw:
-        t.batch.append(
-            AlterColumnOp(
-                table,
-                old.name,
-                existing_type=old.type,
-                existing_server_default=old.server_default,
-                existing_nullable=old.nullable,
-                existing_comment=old.comment,
-                **kw,
-            )
+        using_back = kw.pop("using_back", None)
+        alter = AlterColumnOp(
+            table,
+            old.name,
+            existing_type=old.type,
+            existing_server_default=old.server_default,
+            existing_nullable=old.nullable,
+            existing_comment=old.comment,
+            **kw,
         )
+        alter.using_back = using_back
+        t.batch.append(alter)
 
 
 def _fill_or_require(
-    old: sa.Column[Any], new: sa.Column[Any], table: str, t: _TableOps, d: Diff
+    old: sa.Column[Any], new: sa.Column[Any], tables: tuple[str, str], t: _TableOps, d: Diff
 ) -> None:
+    was, table = tables
     default = column_default(new)
     if default is not None:
         t.pre.append(FillNullsOp(table, old.name, default))
         return
-    t.pre.append(RequireNoNullsOp(table, old.name, f"{new.name} becomes NOT NULL"))
+    t.pre.append(RequireNoNullsOp(was, old.name, f"{new.name} becomes NOT NULL"))
     d.destructive.append(
         f"make {table}.{new.name} NOT NULL without a default: rows holding NULL have no value "
         "to take, so the migration stops if there are any"
@@ -178,9 +235,10 @@ def _fill_or_require(
 
 
 def _alter_type(
-    old: sa.Column[Any], new: sa.Column[Any], table: str,
+    old: sa.Column[Any], new: sa.Column[Any], tables: tuple[str, str],
     kw: dict[str, Any], t: _TableOps, d: Diff,
 ) -> None:  # fmt: skip
+    was, table = tables
     eo, en = _enum(old), _enum(new)
     where = f"{table}.{new.name}"
     if eo is not None and en is not None:
@@ -207,9 +265,29 @@ def _alter_type(
         return
     kw["modify_type"] = new.type
     d.summary.append(f"change type of {where} from {before} to {after}")
-    if not widening(before, after):
-        kw["postgresql_using"] = f"{new.name}::{after}"
-        d.destructive.append(
-            f"change type of {where} from {before} to {after}: values that do not fit the "
-            "new type are truncated or make the migration fail"
+    if _kind(before) != _kind(after):  # PostgreSQL casts only some types by itself
+        kw["postgresql_using"] = f"{_quote(old.name)}::{after}"
+        kw["using_back"] = f"{_quote(new.name)}::{before}"
+    up = fit_check(before, after, was, old.name)
+    down = fit_check(after, before, table, new.name)
+    if up or down:
+        t.pre.append(DataCheckOp(up, down))
+    if widening(before, after):
+        return
+    d.destructive.append(
+        f"change type of {where} from {before} to {after}: "
+        + (
+            "the migration stops if a value does not fit"
+            if up
+            else "values that do not fit the new type are truncated or make the migration fail"
         )
+    )
+
+
+def _kind(sql: str) -> str:
+    parsed = _parse(sql)
+    return parsed[0] if parsed else sql
+
+
+def _quote(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'

@@ -21,7 +21,14 @@ from alembic.operations import ops
 
 from .. import __version__
 from .columns import Diff
-from .customops import CUSTOM_OPS, NoOp, RequireNoNullsOp, render_checks, render_item
+from .customops import (
+    CUSTOM_OPS,
+    DataCheckOp,
+    NoOp,
+    RequireNoNullsOp,
+    render_checks,
+    render_item,
+)
 
 
 class UnsupportedChange(Exception):
@@ -106,7 +113,7 @@ def _enum_lines(create: dict[str, tuple[str, ...]], drop: list[str]) -> tuple[li
 
 def _code(op_list: list[ops.MigrateOperation], before: list[str], after: list[str]) -> str:
     before = render_checks(op_list) + before
-    op_list = [op for op in op_list if not isinstance(op, RequireNoNullsOp)]
+    op_list = [op for op in op_list if not isinstance(op, RequireNoNullsOp | DataCheckOp)]
     code = _body(
         render_python_code(
             ops.UpgradeOps(ops=op_list),
