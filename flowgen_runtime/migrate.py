@@ -327,3 +327,20 @@ def rename_table(old: str, new: str, primary_key: tuple[str, str] | None = None)
         ).scalar()
         if seq and seq.rsplit(".", 1)[-1].strip('"') == f"{old}_{col['name']}_seq":
             op.execute(f"ALTER SEQUENCE {seq} RENAME TO {_quote(new + '_' + col['name'] + '_seq')}")
+
+
+def replace_sqlite_check(
+    batch: Any, old: tuple[str, str] | None, new: tuple[str, str] | None
+) -> None:
+    """In a batch rebuild on SQLite, replace the CHECK of an enum column (``(name, SQL)``;
+    either may be None: only drop, only create): its table, enum type or column was renamed,
+    or the column dropped. Nothing on PostgreSQL: enums are types there."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    if old is not None:  # f(): the names are final, the naming convention must not apply
+        batch.drop_constraint(batch.f(old[0]), type_="check")
+    if new is not None:
+        batch.create_check_constraint(batch.f(new[0]), sa.text(new[1]))

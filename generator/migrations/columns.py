@@ -22,9 +22,11 @@ from .customops import (
     AlterColumnOp,
     AlterEnumOp,
     DataCheckOp,
+    EnumCheckOp,
     FillNullsOp,
     RenameEnumOp,
     RequireNoNullsOp,
+    UndoOnly,
     check_call,
 )
 from .renames import Renames
@@ -45,6 +47,7 @@ class Diff:
 @dataclass
 class _TableOps:
     pre: list[ops.MigrateOperation] = field(default_factory=list)
+    early: list[ops.MigrateOperation] = field(default_factory=list)
     batch: list[ops.MigrateOperation] = field(default_factory=list)
     late: list[ops.MigrateOperation] = field(default_factory=list)
     post: list[ops.MigrateOperation] = field(default_factory=list)
@@ -151,7 +154,10 @@ def diff_columns(old: sa.Table, new: sa.Table, renames: Renames, d: Diff) -> Non
             )
             if (e := _enum(col)) is not None:
                 d.enums_down[str(e.name)] = tuple(e.enums)
+                t.batch.append(EnumCheckOp(_enum_check(old.name, col, e), None, reversible=False))
     d.ops += t.pre
+    if t.early:
+        d.ops.append(ops.ModifyTableOps(new.name, t.early))
     if t.batch:
         d.ops.append(ops.ModifyTableOps(new.name, t.batch))
     if t.late:
@@ -165,6 +171,8 @@ def _add(col: sa.Column[Any], tables: tuple[str, str], t: _TableOps, d: Diff) ->
     d.summary.append(f"add column {table}.{col.name}")
     if (e := _enum(col)) is not None:
         d.enums_up[str(e.name)] = tuple(e.enums)
+        check = _enum_check(table, col, e)
+        t.batch.append(UndoOnly(EnumCheckOp(check, None, reversible=False)))
     if col.nullable or col.server_default is not None:
         t.batch.append(ops.AddColumnOp(table, plain_column(col)))
         return
@@ -204,19 +212,49 @@ def _alter(
     if (old.comment or None) != (new.comment or None):
         kw["modify_comment"] = new.comment
         d.summary.append(f"change comment of {where}")
-    if kw:
-        using_back = kw.pop("using_back", None)
-        alter = AlterColumnOp(
-            table,
-            old.name,
-            existing_type=old.type,
-            existing_server_default=old.server_default,
-            existing_nullable=old.nullable,
-            existing_comment=old.comment,
-            **kw,
-        )
-        alter.using_back = using_back
-        t.batch.append(alter)
+    if not kw:
+        return
+    using_back = kw.pop("using_back", None)
+    existing_default = old.server_default
+    if "postgresql_using" in kw:
+        existing_default = _default_around_cast(old, new, tables, kw, t)
+    alter = AlterColumnOp(
+        table,
+        old.name,
+        existing_type=old.type,
+        existing_server_default=existing_default,
+        existing_nullable=old.nullable,
+        existing_comment=old.comment,
+        **kw,
+    )
+    alter.using_back = using_back
+    t.batch.append(alter)
+
+
+def _default_around_cast(
+    old: sa.Column[Any], new: sa.Column[Any], tables: tuple[str, str],
+    kw: dict[str, Any], t: _TableOps,
+) -> Any:  # fmt: skip
+    """A cast to another kind of type: PostgreSQL cannot cast a default such as ``'0'`` to
+    an integer, and keeps ``'x'::character varying`` on a TEXT column. So the old default is
+    dropped before (a batch of its own), and the new one set after; both ways."""
+    _was, table = tables
+    kw.pop("modify_server_default", None)
+    if old.server_default is not None:
+        t.early.append(
+            AlterColumnOp(
+                table, old.name, existing_type=old.type, existing_nullable=old.nullable,
+                existing_server_default=old.server_default, modify_server_default=None,
+            )
+        )  # fmt: skip
+    if new.server_default is not None:
+        t.late.append(
+            AlterColumnOp(
+                table, new.name, existing_type=new.type, existing_nullable=new.nullable,
+                existing_server_default=None, modify_server_default=new.server_default,
+            )
+        )  # fmt: skip
+    return None
 
 
 def _fill_or_require(
@@ -242,6 +280,9 @@ def _alter_type(
     eo, en = _enum(old), _enum(new)
     where = f"{table}.{new.name}"
     if eo is not None and en is not None:
+        checks = _enum_check(was, old, eo), _enum_check(table, new, en, eo.enums)
+        if checks[0] != checks[1]:
+            t.batch.append(EnumCheckOp(*checks))
         if eo.name != en.name:
             t.pre.append(RenameEnumOp(str(eo.name), str(en.name)))
             d.summary.append(f"rename enum type {eo.name} to {en.name}")
@@ -282,6 +323,14 @@ def _alter_type(
             else "values that do not fit the new type are truncated or make the migration fail"
         )
     )
+
+
+def _enum_check(
+    table: str, col: sa.Column[Any], enum: sa.Enum, values: Any = None
+) -> tuple[str, str]:
+    """The name and SQL text of the CHECK an enum column has on SQLite."""
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values or enum.enums)
+    return f"ck_{table}_{enum.name}", f"{col.name} IN ({listed})"
 
 
 def _kind(sql: str) -> str:

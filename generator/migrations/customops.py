@@ -106,6 +106,26 @@ class RenameEnumOp(ops.MigrateOperation):
         return RenameEnumOp(self.new, self.old)
 
 
+class EnumCheckOp(ops.MigrateOperation):
+    """SQLite keeps an enum as a CHECK named after its table and type (``ck_drivers_driver_kind``)
+    whose text names the column: a renamed table, type or column replaces it in the same
+    table rebuild (a rebuild with the old text would refer to a column gone). Nothing to do
+    on PostgreSQL, where the enum is a type. ``old``/``new``: (constraint name, SQL text)."""
+
+    def __init__(
+        self,
+        old: tuple[str, str] | None,
+        new: tuple[str, str] | None,
+        *,
+        reversible: bool = True,
+    ) -> None:
+        self.old, self.new, self.reversible = old, new, reversible
+
+    def reverse(self) -> EnumCheckOp | NoOp:
+        # dropping the check of a dropped column: the column comes back with its check
+        return EnumCheckOp(self.new, self.old) if self.reversible else NoOp()
+
+
 class RequireNoNullsOp(ops.MigrateOperation):
     """Stop the migration with a clear message if ``table.column`` holds NULLs (rendered by
     :func:`render_checks` at the top of the migration, not in place)."""
@@ -131,8 +151,19 @@ class FillNullsOp(ops.MigrateOperation):
 class NoOp(ops.MigrateOperation):
     """The reverse of a data check: nothing to undo (dropped from rendered code)."""
 
-    def reverse(self) -> NoOp:
+    def reverse(self) -> ops.MigrateOperation:
         return NoOp()
+
+
+class UndoOnly(NoOp):
+    """Nothing in the upgrade, ``op`` in the downgrade (e.g. the CHECK of an added enum
+    column, which its ``add_column`` creates but the reverse ``drop_column`` leaves)."""
+
+    def __init__(self, op: ops.MigrateOperation) -> None:
+        self.op = op
+
+    def reverse(self) -> ops.MigrateOperation:
+        return self.op
 
 
 def _args(*values: Any) -> str:
@@ -162,6 +193,11 @@ def _render_rename_table(_ctx: Any, op: RenameTableOp) -> str:
     return f"fg.rename_table({_args(op.table_name, op.new_table_name)}{pk})"
 
 
+@renderers.dispatch_for(EnumCheckOp)
+def _render_enum_check(_ctx: Any, op: EnumCheckOp) -> str:
+    return f"fg.replace_sqlite_check(batch_op, {_args(op.old, op.new)})"
+
+
 @renderers.dispatch_for(RenameEnumOp)
 def _render_rename_enum(_ctx: Any, op: RenameEnumOp) -> str:
     return f"fg.rename_enum({_args(op.old, op.new)})"
@@ -188,7 +224,15 @@ def _render_fill(_ctx: Any, op: FillNullsOp) -> str:
     return f"fg.fill_nulls({_args(op.table, op.column, op.default_sql)})"
 
 
-CUSTOM_OPS = (AlterEnumOp, RenameEnumOp, RequireNoNullsOp, FillNullsOp, DataCheckOp, RenameTableOp)
+CUSTOM_OPS = (
+    AlterEnumOp,
+    EnumCheckOp,
+    RenameEnumOp,
+    RequireNoNullsOp,
+    FillNullsOp,
+    DataCheckOp,
+    RenameTableOp,
+)
 
 
 def check_call(name: str, *args: Any) -> str:
