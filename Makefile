@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint install
+.PHONY: demo test lint install evolution
 
 $(BIN)/gen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,8 @@ lint: $(BIN)/gen
 # Everything CI runs: sync check, lint, types, and the whole test suite.
 test: lint
 	$(BIN)/pytest -q
+
+# The generative evolution test with a larger budget than CI's (random specs, edits, rows).
+evolution: $(BIN)/gen
+	EVOLUTION_EXAMPLES=$${EVOLUTION_EXAMPLES:-25} EVOLUTION_STEPS=$${EVOLUTION_STEPS:-12} \
+		$(BIN)/pytest -q tests/generative
