@@ -61,13 +61,34 @@ def run(registry: Any, action: str, revision: str | None = None, *, url: str | N
         return 1
     except DBAPIError as exc:
         reason = " ".join(str(exc.orig).split()) if exc.orig is not None else str(exc)
+        removed = _drop_half_built(cfg.get_main_option("sqlalchemy.url") or "")
         print(
             f"migrate {action}: the database refused the migration: {reason} "
-            f"(statement: {' '.join(str(exc.statement).split())[:200]})",
+            f"(statement: {' '.join(str(exc.statement).split())[:200]})"
+            + (f"; removed the half-built {', '.join(removed)}" if removed else ""),
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _drop_half_built(url: str) -> list[str]:
+    """SQLite DDL is not transactional: a table rebuild that failed leaves its new copy
+    (``_alembic_tmp_<table>``; the table itself is intact), and the next rebuild of that
+    table would fail on it. Drop such copies; their names."""
+    import sqlalchemy as sa
+
+    if not url.startswith("sqlite"):
+        return []
+    engine = sa.create_engine(url.replace("%%", "%"))
+    try:
+        with engine.begin() as conn:
+            names = [t for t in sa.inspect(conn).get_table_names() if t.startswith("_alembic_tmp_")]
+            for name in names:
+                conn.exec_driver_sql(f'DROP TABLE "{name}"')
+        return names
+    finally:
+        engine.dispose()
 
 
 # Helpers called by generated revisions (``from flowgen_runtime import migrate as fg``) for
@@ -296,6 +317,19 @@ def require_unique(table: str, columns: list[str], name: str) -> None:
             f"{table}: {name} makes ({', '.join(columns)}) unique but several rows share "
             f"{listed}{' ...' if len(found) > 5 else ''}; make them differ and run the migration "
             "again (nothing was changed)"
+        )
+
+
+def require_check(table: str, name: str, condition: str, columns: list[str]) -> None:
+    """Stop the migration if rows of ``table`` break ``condition``, the SQL of the CHECK
+    constraint ``name`` about to be created (a new ``min``, ``max``, ``min_length``...) on
+    ``columns``."""
+    shown = _key_columns(table, columns[0]) + columns[1:]
+    n, rows = _rows(table, f"NOT ({condition})", list(dict.fromkeys(shown)))
+    if n:
+        raise MigrationRefused(
+            f"{table}: {n} row(s) break the new check {name} ({condition}): {rows}; change "
+            "them and run the migration again (nothing was changed)"
         )
 
 

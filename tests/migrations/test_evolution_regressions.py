@@ -205,3 +205,21 @@ def test_downgrade_steps_from_the_cli(project: Project, step: str) -> None:
     project.migrate_ok("downgrade", step)
     for url in project.urls.values():
         assert "stations" not in describe(url)["tables"]
+
+
+def test_new_check_over_breaking_rows_refused_before_any_change(project: Project) -> None:
+    """A new ``min`` is a CHECK the rows are tested against first (was: a raw driver error
+    on PostgreSQL, and on SQLite a failed rebuild leaving ``_alembic_tmp_stations``)."""
+    project.write(_specs(STATION, LINE % "Station"))
+    assert project.build().code == 0
+    project.migrate_ok("upgrade")
+    for url in project.urls.values():
+        execute(url, "INSERT INTO stations (name, code) VALUES ('a', -4), ('b', 2)")
+    project.write(_specs(STATION.replace("{type: int}", "{type: int, min: 0}"), LINE % "Station"))
+    assert project.build().code == 0
+    _refused(project.migrate("upgrade"), "ck_stations_code_min", "id=1", "code=-4")
+    for url in project.urls.values():
+        assert leftovers(url) == []
+        execute(url, "UPDATE stations SET code = 4 WHERE id = 1")
+    project.migrate_ok("upgrade")
+    project.migrate_ok("check")
