@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -71,7 +72,7 @@ def plan_migration(
         previous = read_models(out)
         if previous:
             old_md, old_classes = load_models(previous)
-        if old_md is None or snapshot(old_md)["tables"] != old["tables"]:
+        if old_md is None or not _same_tables(snapshot(old_md)["tables"], old["tables"]):
             raise UnsupportedChange(
                 f"{out}/models does not match {SNAPSHOT_FILE} (edited or missing); restore the "
                 "previous build (e.g. `git checkout` it) and build again"
@@ -89,6 +90,24 @@ def plan_migration(
         len(revisions) + 1, prev, new, diff, (enum_types(old_md), enum_types(new_md))
     )
     return MigrationPlan(text, rev, diff.summary, diff.destructive, report)
+
+
+def _same_tables(models: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """The previous models against their snapshot; one written before snapshots had column
+    comments (none has a ``comment`` key) is compared without them."""
+    if models == stored:
+        return True
+    if any("comment" in c for t in stored.values() for c in t["columns"].values()):
+        return False
+    bare = {
+        name: {**t, "columns": {k: _uncommented(c) for k, c in t["columns"].items()}}
+        for name, t in models.items()
+    }
+    return bare == stored
+
+
+def _uncommented(column: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in column.items() if k != "comment"}
 
 
 __all__ = [
