@@ -48,6 +48,8 @@ class FieldDef:
     precision: int | None = None
     scale: int | None = None
     values: list[str] = field(default_factory=list)
+    min: int | None = None
+    description: str | None = None
     renamed_from: str | None = None
 
     def spec(self) -> dict[str, Any]:
@@ -55,7 +57,8 @@ class FieldDef:
         for key in ("nullable", "unique", "index"):
             if getattr(self, key):
                 out[key] = True
-        for key in ("default", "max_length", "precision", "scale", "renamed_from"):
+        keys = ("default", "max_length", "precision", "scale", "min", "description")
+        for key in (*keys, "renamed_from"):
             if getattr(self, key) is not None:
                 value = getattr(self, key)
                 out[key] = float(value) if isinstance(value, Decimal) else value
@@ -83,6 +86,7 @@ class RelationDef:
 class EntityDef:
     fields: dict[str, FieldDef] = field(default_factory=dict)
     relations: dict[str, RelationDef] = field(default_factory=dict)
+    indexes: list[list[str]] = field(default_factory=list)  # composite indexes (fields)
     renamed_from: str | None = None
 
 
@@ -118,6 +122,8 @@ class Evolution:
             doc["fields"] = {n: f.spec() for n, f in e.fields.items()}
             if e.relations:
                 doc["relations"] = {n: r.spec() for n, r in e.relations.items()}
+            if e.indexes:
+                doc["indexes"] = [list(i) for i in e.indexes]
             out[f"entities/{snake(name)}.yaml"] = yaml.safe_dump(doc, sort_keys=False)
         return out
 
@@ -251,6 +257,7 @@ class Evolution:
         f = e.fields.pop(fn)
         f.renamed_from = fn
         e.fields[new] = f
+        e.indexes = [[new if x == fn else x for x in i] for i in e.indexes]
         for row in self.rows[en].values():
             row[new] = row.pop(fn)
         return f"{en}.{fn} -> {new}"
@@ -315,6 +322,7 @@ class Evolution:
         else:
             to = "wider decimal"
         was = f.spec()
+        f.min = None  # a bound is for numbers
         if to in ("string", "text"):
             convert: Callable[[Any], Any] = str
             f.type, f.max_length = to, None
@@ -338,6 +346,8 @@ class Evolution:
         en, fn = rng.choice(found)
         f = self.entities[en].fields[fn]
         f.nullable, f.default = False, _default_of(f)
+        if f.min is not None:
+            f.default = max(f.default, f.min)
         for row in self.rows[en].values():
             if row[fn] is None:
                 row[fn] = f.default
@@ -348,7 +358,9 @@ class Evolution:
         if not found:
             return None
         en, fn = rng.choice(found)
-        del self.entities[en].fields[fn]
+        e = self.entities[en]
+        del e.fields[fn]
+        e.indexes = [i for i in e.indexes if fn not in i]
         for row in self.rows[en].values():
             del row[fn]
         self.destructive = True
@@ -382,6 +394,60 @@ class Evolution:
         del self.rows[gone]
         self.destructive = True
         return gone
+
+    def _change_default(self, rng: random.Random) -> str | None:
+        found = self._fields(lambda en, fn, f: f.type in ("int", "string", "bool", "text"))
+        if not found:
+            return None
+        en, fn = rng.choice(found)
+        f = self.entities[en].fields[fn]
+        new = {"int": max(7, f.min or 7), "string": "other", "text": "more", "bool": True}[f.type]
+        if f.default == new or (f.default is None and not f.nullable):
+            return None  # a required field stays required (no default to give)
+        f.default = new if f.default is None or rng.random() < 0.7 else None
+        if f.default is None:
+            f.nullable = True
+        return f"{en}.{fn} default {f.default!r}"
+
+    def _bound(self, rng: random.Random) -> str | None:
+        found = self._fields(lambda en, fn, f: f.type == "int")
+        if not found:
+            return None
+        en, fn = rng.choice(found)
+        f = self.entities[en].fields[fn]
+        low = min((r[fn] for r in self.rows[en].values() if r[fn] is not None), default=0)
+        low = min(low, f.default if isinstance(f.default, int) else low)
+        f.min = None if f.min is not None else int(low) - rng.randint(0, 2)
+        return f"{en}.{fn} min {f.min}"
+
+    def _describe(self, rng: random.Random) -> str | None:
+        found = self._fields(lambda en, fn, f: True)
+        if not found:
+            return None
+        en, fn = rng.choice(found)
+        f = self.entities[en].fields[fn]
+        f.description = None if f.description else f"The {fn} of a {en.lower()}."
+        return f"{en}.{fn} description {f.description!r}"
+
+    def _make_nullable(self, rng: random.Random) -> str | None:
+        found = self._fields(lambda en, fn, f: not f.nullable)
+        if not found:
+            return None
+        en, fn = rng.choice(found)
+        self.entities[en].fields[fn].nullable = True
+        return f"{en}.{fn} nullable"
+
+    def _composite_index(self, rng: random.Random) -> str | None:
+        found = [en for en, e in sorted(self.entities.items()) if len(e.fields) >= 2]
+        if not found:
+            return None
+        en = rng.choice(found)
+        e = self.entities[en]
+        if e.indexes:
+            gone = e.indexes.pop()
+            return f"{en} drops index {gone}"
+        e.indexes.append(rng.sample(sorted(e.fields), 2))
+        return f"{en} index {e.indexes[-1]}"
 
     # -- rows -------------------------------------------------------------------------
 
@@ -422,7 +488,7 @@ class Evolution:
         if f.type in ("string", "text"):
             return f"{f.type[0]}{n}"
         if f.type == "int":
-            return -n if rng.random() < 0.3 else n
+            return -n if rng.random() < 0.3 and f.min is None else n
         if f.type == "decimal":
             return Decimal(n) + Decimal("0.25")
         if f.type == "bool":
@@ -452,6 +518,11 @@ EDITS: dict[str, Callable[[Evolution, random.Random], str | None]] = {
     "unique or index": Evolution._unique_or_index,
     "change type": Evolution._change_type,
     "require field": Evolution._require,
+    "change default": Evolution._change_default,
+    "bound": Evolution._bound,
+    "describe": Evolution._describe,
+    "make nullable": Evolution._make_nullable,
+    "composite index": Evolution._composite_index,
     "remove field": Evolution._remove_field,
     "remove relation": Evolution._remove_relation,
     "remove entity": Evolution._remove_entity,

@@ -92,7 +92,7 @@ def _run(cmds: list[list[str]], cwd: Path, envs: list[dict[str, str]]) -> list[R
 
 def describe(url: str) -> dict[str, Any]:
     """The schema of the database at ``url`` as sorted plain data: per table its columns
-    (type, nullability, default), primary key, foreign keys, unique and check constraints,
+    (type, nullability, default, comment), primary key, foreign keys, unique and check constraints,
     indexes; and on PostgreSQL its sequences and enum types. Column order is left out: a
     column added later comes last, where a fresh table has it in spec order."""
     engine = sa.create_engine(url)
@@ -113,6 +113,7 @@ def _describe(conn: sa.Connection) -> dict[str, Any]:
                 _type(c["type"], conn),
                 bool(c["nullable"]),
                 _default(c.get("default")),
+                c.get("comment"),
             )
             for c in insp.get_columns(name)
         }
