@@ -18,7 +18,7 @@ FAST_TESTS := tests/generator/test_golden.py tests/runtime tests/e2e/test_crud_h
 # Other interpreters for test-pythons (those present; CI=true requires them).
 OTHER_PYTHONS ?= 3.12 3.13
 
-.PHONY: demo test lint install lock test-newest test-lowest test-pythons test-packaging
+.PHONY: demo test lint install lock test-newest test-lowest test-pythons test-packaging evolution
 
 $(BIN)/gen: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -90,3 +90,8 @@ test-pythons:
 # present, and there build, migrate and serve a copy of specs/ (tests/packaging).
 test-packaging: $(BIN)/gen
 	$(BIN)/pytest -q -p no:cacheprovider -m packaging tests/packaging
+
+# The generative evolution test with a larger budget than CI's (random specs, edits, rows).
+evolution: $(BIN)/gen
+	EVOLUTION_EXAMPLES=$${EVOLUTION_EXAMPLES:-25} EVOLUTION_STEPS=$${EVOLUTION_STEPS:-12} \
+		$(BIN)/pytest -q tests/generative

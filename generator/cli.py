@@ -248,7 +248,7 @@ def monitor_cmd(app_pkg: str, args: tuple[str, ...]) -> None:
     sys.exit(monitor_main(_package(app_pkg), list(args)))
 
 
-@main.command("migrate")
+@main.command("migrate", context_settings={"ignore_unknown_options": True})  # downgrade -1
 @_APP
 @click.argument(
     "action",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,7 +17,7 @@ from ..model import App
 from ..render import header
 from .breaking import ApiReport, api_report, jobs_snapshot, read_sdl
 from .diff import diff_metadata
-from .renames import resolve_renames
+from .renames import follow_renamed_targets, resolve_renames
 from .revisions import (
     DestructiveChange,
     Revision,
@@ -71,12 +72,15 @@ def plan_migration(
         previous = read_models(out)
         if previous:
             old_md, old_classes = load_models(previous)
-        if old_md is None or snapshot(old_md)["tables"] != old["tables"]:
+        if old_md is None or not _same_tables(snapshot(old_md)["tables"], old["tables"]):
             raise UnsupportedChange(
                 f"{out}/models does not match {SNAPSHOT_FILE} (edited or missing); restore the "
                 "previous build (e.g. `git checkout` it) and build again"
             )
-    diff = diff_metadata(old_md, new_md, resolve_renames(app, old_md, old_classes))
+    renames = resolve_renames(app, old_md, old_classes)
+    if old_md is not None:
+        renames = follow_renamed_targets(old_md, new_md, renames)
+    diff = diff_metadata(old_md, new_md, renames)
     if not diff.ops:
         return MigrationPlan(text, api=report)
     if diff.destructive and not allow_destructive:
@@ -86,6 +90,24 @@ def plan_migration(
         len(revisions) + 1, prev, new, diff, (enum_types(old_md), enum_types(new_md))
     )
     return MigrationPlan(text, rev, diff.summary, diff.destructive, report)
+
+
+def _same_tables(models: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """The previous models against their snapshot; one written before snapshots had column
+    comments (none has a ``comment`` key) is compared without them."""
+    if models == stored:
+        return True
+    if any("comment" in c for t in stored.values() for c in t["columns"].values()):
+        return False
+    bare = {
+        name: {**t, "columns": {k: _uncommented(c) for k, c in t["columns"].items()}}
+        for name, t in models.items()
+    }
+    return bare == stored
+
+
+def _uncommented(column: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in column.items() if k != "comment"}
 
 
 __all__ = [

@@ -46,8 +46,13 @@ class AlterEnumOp(ops.MigrateOperation):
 class AlterColumnOp(ops.AlterColumnOp):
     """Alembic's alter op whose ``reverse()`` also undoes a rename (``new_column_name``)."""
 
+    using_back: str | None = None  # the downgrade's ``postgresql_using`` (a cast back)
+
     def reverse(self) -> AlterColumnOp:
         rev = super().reverse()
+        kw = {k: v for k, v in rev.kw.items() if k != "postgresql_using"}
+        if self.using_back is not None:
+            kw["postgresql_using"] = self.using_back
         out = AlterColumnOp(
             rev.table_name,
             self.modify_name or self.column_name,
@@ -61,16 +66,34 @@ class AlterColumnOp(ops.AlterColumnOp):
             modify_server_default=rev.modify_server_default,
             modify_name=self.column_name if self.modify_name else None,
             modify_type=rev.modify_type,
-            **rev.kw,
+            **kw,
         )
+        out.using_back = self.kw.get("postgresql_using")
         return out
 
 
 class RenameTableOp(ops.RenameTableOp):
-    """Alembic's rename op with the renderer and ``reverse()`` Alembic leaves out."""
+    """Rename a table and its primary key (and sequences): ``fg.rename_table``."""
+
+    def __init__(self, old: str, new: str, primary_key: tuple[str, str] | None = None) -> None:
+        super().__init__(old, new)
+        self.primary_key = primary_key
 
     def reverse(self) -> RenameTableOp:
-        return RenameTableOp(self.new_table_name, self.table_name)
+        pk = self.primary_key
+        return RenameTableOp(self.new_table_name, self.table_name, pk and (pk[1], pk[0]))
+
+
+class DataCheckOp(ops.MigrateOperation):
+    """A check of the data before any change (rendered by :func:`render_checks` at the top of
+    the migration): ``call`` for the upgrade, ``back`` for the downgrade, each a rendered
+    ``fg.require_*`` call naming the table and columns as they are at that moment."""
+
+    def __init__(self, call: str | None, back: str | None = None) -> None:
+        self.call, self.back = call, back
+
+    def reverse(self) -> DataCheckOp:
+        return DataCheckOp(self.back, self.call)
 
 
 class RenameEnumOp(ops.MigrateOperation):
@@ -81,6 +104,26 @@ class RenameEnumOp(ops.MigrateOperation):
 
     def reverse(self) -> RenameEnumOp:
         return RenameEnumOp(self.new, self.old)
+
+
+class EnumCheckOp(ops.MigrateOperation):
+    """SQLite keeps an enum as a CHECK named after its table and type (``ck_drivers_driver_kind``)
+    whose text names the column: a renamed table, type or column replaces it in the same
+    table rebuild (a rebuild with the old text would refer to a column gone). Nothing to do
+    on PostgreSQL, where the enum is a type. ``old``/``new``: (constraint name, SQL text)."""
+
+    def __init__(
+        self,
+        old: tuple[str, str] | None,
+        new: tuple[str, str] | None,
+        *,
+        reversible: bool = True,
+    ) -> None:
+        self.old, self.new, self.reversible = old, new, reversible
+
+    def reverse(self) -> EnumCheckOp | NoOp:
+        # dropping the check of a dropped column: the column comes back with its check
+        return EnumCheckOp(self.new, self.old) if self.reversible else NoOp()
 
 
 class RequireNoNullsOp(ops.MigrateOperation):
@@ -108,8 +151,19 @@ class FillNullsOp(ops.MigrateOperation):
 class NoOp(ops.MigrateOperation):
     """The reverse of a data check: nothing to undo (dropped from rendered code)."""
 
-    def reverse(self) -> NoOp:
+    def reverse(self) -> ops.MigrateOperation:
         return NoOp()
+
+
+class UndoOnly(NoOp):
+    """Nothing in the upgrade, ``op`` in the downgrade (e.g. the CHECK of an added enum
+    column, which its ``add_column`` creates but the reverse ``drop_column`` leaves)."""
+
+    def __init__(self, op: ops.MigrateOperation) -> None:
+        self.op = op
+
+    def reverse(self) -> ops.MigrateOperation:
+        return self.op
 
 
 def _args(*values: Any) -> str:
@@ -122,9 +176,26 @@ def _render_alter_enum(_ctx: Any, op: AlterEnumOp) -> str:
     return f"fg.alter_enum({args}, server_default={op.new_default!r})"
 
 
+_render_alembic_alter = renderers.dispatch(ops.AlterColumnOp)
+
+
+@renderers.dispatch_for(AlterColumnOp)
+def _render_alter_column(ctx: Any, op: AlterColumnOp) -> str:
+    """Alembic's rendering plus ``postgresql_using``, which Alembic's leaves out."""
+    text = str(_render_alembic_alter(ctx, op))
+    using = op.kw.get("postgresql_using")
+    return f"{text[:-1]}, postgresql_using={using!r})" if using else text
+
+
 @renderers.dispatch_for(RenameTableOp)
 def _render_rename_table(_ctx: Any, op: RenameTableOp) -> str:
-    return f"op.rename_table({_args(op.table_name, op.new_table_name)})"
+    pk = f", primary_key={op.primary_key!r}" if op.primary_key else ""
+    return f"fg.rename_table({_args(op.table_name, op.new_table_name)}{pk})"
+
+
+@renderers.dispatch_for(EnumCheckOp)
+def _render_enum_check(_ctx: Any, op: EnumCheckOp) -> str:
+    return f"fg.replace_sqlite_check(batch_op, {_args(op.old, op.new)})"
 
 
 @renderers.dispatch_for(RenameEnumOp)
@@ -141,6 +212,8 @@ def render_checks(op_list: list[ops.MigrateOperation]) -> list[str]:
             lines.append(f"fg.require_empty({_args(op.table, op.reason)})")
         elif isinstance(op, RequireNoNullsOp):
             lines.append(f"fg.require_no_nulls({_args(op.table, op.column, op.reason)})")
+        elif isinstance(op, DataCheckOp) and op.call is not None:
+            lines.append(op.call)
         elif isinstance(op, AlterEnumOp) and (gone := [v for v in op.old if v not in op.new]):
             lines.append(f"fg.require_unused_values({_args(op.table, op.column, gone)})")
     return lines
@@ -151,7 +224,24 @@ def _render_fill(_ctx: Any, op: FillNullsOp) -> str:
     return f"fg.fill_nulls({_args(op.table, op.column, op.default_sql)})"
 
 
-CUSTOM_OPS = (AlterEnumOp, RenameEnumOp, RequireNoNullsOp, FillNullsOp)
+CUSTOM_OPS = (
+    AlterEnumOp,
+    EnumCheckOp,
+    RenameEnumOp,
+    RequireNoNullsOp,
+    FillNullsOp,
+    DataCheckOp,
+    RenameTableOp,
+)
+
+
+def check_call(name: str, *args: Any) -> str:
+    """A rendered ``fg.<name>(...)`` data check.
+
+    >>> check_call("require_max_length", "users", "name", 40)
+    "fg.require_max_length('users', 'name', 40)"
+    """
+    return f"fg.{name}({_args(*args)})"
 
 
 def _pattern(constraint: Any) -> Any:

@@ -16,13 +16,14 @@ Order of the upgrade (the downgrade is the same list reversed, each op reversed)
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic.operations import ops
 
 from .columns import Diff, diff_columns
-from .customops import RenameTableOp, pattern_ops
+from .customops import DataCheckOp, RenameTableOp, check_call, pattern_ops
 from .renames import Renames
 
 Constraint = sa.UniqueConstraint | sa.CheckConstraint | sa.ForeignKeyConstraint
@@ -42,7 +43,8 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
         _drop_extras(o, n, to_new, renames, d)
     for o, n in kept:
         if o.name != n.name:
-            d.ops.append(RenameTableOp(o.name, n.name))
+            pk = (str(o.primary_key.name), str(n.primary_key.name))
+            d.ops.append(RenameTableOp(o.name, n.name, pk if o.primary_key.name else None))
             d.summary.append(f"rename table {o.name} to {n.name}")
     for o, n in kept:
         diff_columns(o, n, renames, d)
@@ -151,6 +153,11 @@ def _drop_extras(
         if name in after and after[name][1] == sig:
             continue
         d.summary.append(f"drop {_kind(item)} {name}")
+        cols = [_new_column(renames, new.name, old, c.name) for c in _columns(item)]
+        if _unique(item) and all(c in new.columns for c in cols):  # back in the downgrade
+            d.ops.append(DataCheckOp(None, check_call("require_unique", new.name, cols, name)))
+        if (check := _check_sql(item, new, renames, new)) is not None:
+            d.ops.append(DataCheckOp(None, check_call("require_check", new.name, name, *check)))
         if isinstance(item, sa.Index):
             d.ops.append(ops.DropIndexOp.from_index(item))
         else:
@@ -169,6 +176,11 @@ def _create_extras(
         if name in before and before[name][1] == sig:
             continue
         d.summary.append(f"create {_kind(item)} {name}")
+        cols = [renames.old_column(new.name, c.name) for c in _columns(item)]
+        if _unique(item) and all(c in old.columns for c in cols):  # checked before any change
+            d.ops.append(DataCheckOp(check_call("require_unique", old.name, cols, name)))
+        if (check := _check_sql(item, new, renames, old)) is not None:
+            d.ops.append(DataCheckOp(check_call("require_check", old.name, name, *check)))
         if isinstance(item, sa.Index):
             d.ops.append(ops.CreateIndexOp.from_index(item))
         else:
@@ -176,6 +188,30 @@ def _create_extras(
             batch.append(pattern[0] if pattern else ops.AddConstraintOp.from_constraint(item))
     if batch:
         d.ops.append(ops.ModifyTableOps(new.name, batch))
+
+
+def _check_sql(
+    item: Any, table: sa.Table, renames: Renames, present: sa.Table
+) -> tuple[str, list[str]] | None:
+    """The SQL and the columns of a plain CHECK constraint of ``table`` whose rows can be tested before the
+    migration (or the downgrade), when ``present`` is the table: every column it names is
+    there. Not for pattern CHECKs (each dialect compiles them) nor in a table with renamed
+    columns (the text names the columns as they are after the migration)."""
+    if not isinstance(item, sa.CheckConstraint) or pattern_ops(item, table.name) is not None:
+        return None
+    if any(t == table.name for t, _ in renames.columns):
+        return None
+    sql = str(item.sqltext)
+    named = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)) & set(table.columns.keys())
+    return (sql, sorted(named)) if named and named <= set(present.columns.keys()) else None
+
+
+def _columns(item: Any) -> list[sa.Column[Any]]:
+    return list(getattr(item, "columns", []))
+
+
+def _unique(item: Any) -> bool:
+    return isinstance(item, sa.UniqueConstraint) or (isinstance(item, sa.Index) and item.unique)
 
 
 def _kind(item: Any) -> str:

@@ -21,7 +21,14 @@ from alembic.operations import ops
 
 from .. import __version__
 from .columns import Diff
-from .customops import CUSTOM_OPS, NoOp, RequireNoNullsOp, render_checks, render_item
+from .customops import (
+    CUSTOM_OPS,
+    DataCheckOp,
+    NoOp,
+    RequireNoNullsOp,
+    render_checks,
+    render_item,
+)
 
 
 class UnsupportedChange(Exception):
@@ -81,7 +88,17 @@ def _reverse(op: ops.MigrateOperation) -> ops.MigrateOperation:
             unique=op.unique,
             **op.kw,
         )
+    if isinstance(op, ops.ModifyTableOps):
+        return _without_noops(op.reverse())
     return op.reverse()
+
+
+def _without_noops(op: ops.MigrateOperation) -> ops.MigrateOperation:
+    """A batch without the ops that do nothing in this direction (NoOp for an empty one)."""
+    if not isinstance(op, ops.ModifyTableOps):
+        return op
+    kept = [o for o in op.ops if not isinstance(o, NoOp)]
+    return ops.ModifyTableOps(op.table_name, kept, schema=op.schema) if kept else NoOp()
 
 
 def enum_types(metadata: sa.MetaData | None) -> dict[str, tuple[str, ...]]:
@@ -106,7 +123,12 @@ def _enum_lines(create: dict[str, tuple[str, ...]], drop: list[str]) -> tuple[li
 
 def _code(op_list: list[ops.MigrateOperation], before: list[str], after: list[str]) -> str:
     before = render_checks(op_list) + before
-    op_list = [op for op in op_list if not isinstance(op, RequireNoNullsOp)]
+    op_list = [
+        kept
+        for op in op_list
+        if not isinstance(op, RequireNoNullsOp | DataCheckOp)
+        and not isinstance(kept := _without_noops(op), NoOp)
+    ]
     code = _body(
         render_python_code(
             ops.UpgradeOps(ops=op_list),

@@ -95,6 +95,7 @@ def snapshot(metadata: sa.MetaData) -> dict[str, Any]:
                 "foreign_keys": sorted(
                     f"{fk.target_fullname}:{fk.ondelete}" for fk in c.foreign_keys
                 ),
+                **({"comment": c.comment} if c.comment else {}),  # a description change
             }
             for c in table.columns
         }

@@ -37,7 +37,7 @@ def upgrade() -> None:
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_posts_author_id_users"), type_="foreignkey")
 
-    op.rename_table("posts", "articles")
+    fg.rename_table("posts", "articles", primary_key=("pk_posts", "pk_articles"))
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column(
             "name",
@@ -110,6 +110,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    fg.require_max_length("articles", "title", 80)
     fg.require_unused_values("users", "role", ["admin"])
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_articles_editor_id_users"), type_="foreignkey")
@@ -147,7 +148,7 @@ def downgrade() -> None:
             existing_nullable=False,
         )
 
-    op.rename_table("articles", "posts")
+    fg.rename_table("articles", "posts", primary_key=("pk_articles", "pk_posts"))
     with op.batch_alter_table("posts", schema=None) as batch_op:
         batch_op.create_foreign_key(
             batch_op.f("fk_posts_author_id_users"),

@@ -14,7 +14,7 @@ from flowgen_runtime import migrate as fg
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_dbcb263b83"
+revision: str = "0001_531201d462"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
