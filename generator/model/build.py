@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import keyword
+
 from ..names import pascal, plural_tail, snake
 from ..spec.errors import SpecErrors, suggest
 from ..spec.loader import LoadedSpecs
@@ -31,9 +33,10 @@ from .ir import (
     Retention,
     Schedule,
 )
-from .names_check import graphql_name_clashes
+from .names_check import name_clashes
 from .permissions import attach_permissions, job_grants
 from .relations import Draft, resolve_relations
+from .schedule import cron_problem
 
 
 def build_app(loaded: LoadedSpecs) -> App:
@@ -49,10 +52,18 @@ def build_app(loaded: LoadedSpecs) -> App:
         entities, {d.spec.entity: (d.spec, d.doc) for d in drafts.values()}, problems
     )
     queues = _queues(loaded, entities, problems)
-    problems.errors.extend(graphql_name_clashes(entities, queues))
+    problems.errors.extend(name_clashes(entities, queues))
     if problems.errors:
         raise SpecErrors(problems.errors)
     app_spec = loaded.app[0] if loaded.app else None
+    if app_spec is not None and app_spec.max_page_size < app_spec.default_page_size:
+        assert loaded.app is not None
+        problems.add(
+            loaded.app[1], ("max_page_size",),
+            f"max_page_size ({app_spec.max_page_size}) is below default_page_size "
+            f"({app_spec.default_page_size})", "raise max_page_size or lower default_page_size",
+        )  # fmt: skip
+        raise SpecErrors(problems.errors)
     return App(
         name=app_spec.app if app_spec else loaded.root.resolve().parent.name or "app",
         description=app_spec.description if app_spec else None,
@@ -227,6 +238,15 @@ def _queue(spec: QueueSpec, doc: YamlDoc, entities: list[Entity], problems: Prob
             job.schedule.every_ms is None
         ):
             problems.add(doc, (*path, "schedule"), "a schedule needs exactly one of cron, every_ms")
+        if job.schedule is not None and job.schedule.cron is not None:
+            why = cron_problem(job.schedule.cron)
+            if why:
+                problems.add(doc, (*path, "schedule", "cron"), f"invalid cron {job.schedule.cron!r}: {why}",
+                             "five fields (minute hour day month weekday), or six with seconds first")  # fmt: skip
+        bad = [p for p in job.handler.split(".") if keyword.iskeyword(p)]
+        if bad:
+            problems.add(doc, (*path, "handler"), f"handler {job.handler!r} cannot be imported: "
+                         f"'{bad[0]}' is a Python keyword", f"e.g. `{job.handler.replace(bad[0], bad[0] + '_')}`")  # fmt: skip
         if job.schedule is not None and any(f.required for f in payload):
             problems.add(
                 doc, (*path, "schedule"), "a scheduled job cannot have required payload fields"

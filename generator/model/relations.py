@@ -213,6 +213,7 @@ def _many_to_many(
     join = JoinTable(
         name, drafts[left].table, lcol, _pk_type(drafts[left]),
         drafts[right].table, rcol, _pk_type(drafts[right]),
+        drafts[left].pk.column, drafts[right].pk.column,
     )  # fmt: skip
     mine_col, theirs_col = (lcol, rcol) if i_own else (rcol, lcol)
     return Relation(
