@@ -125,12 +125,30 @@ def _entity(d: Draft, relations: list[Relation], queues: set[str], problems: Pro
         renamed_from=spec.renamed_from,
         fields=tuple(d.fields),
         relations=tuple(relations),
-        unique_sets=_column_sets(spec.unique, "unique", columns, doc, problems),
-        indexes=_column_sets(spec.indexes, "indexes", columns, doc, problems),
+        unique_sets=_distinct(
+            _column_sets(spec.unique, "unique", columns, doc, problems),
+            {(f.column,) for f in d.fields if f.unique or f.primary_key},
+        ),
+        indexes=_distinct(
+            _column_sets(spec.indexes, "indexes", columns, doc, problems),
+            {(f.column,) for f in d.fields if (f.index and not f.unique) or f.primary_key},
+        ),
         operations=_operations(spec, doc, queues, problems),
         cache_ttl=spec.cache.ttl if spec.cache.enabled else None,
         source=source(doc, ("entity",)),
     )
+
+
+def _distinct(
+    sets: tuple[tuple[str, ...], ...], already: set[tuple[str, ...]]
+) -> tuple[tuple[str, ...], ...]:
+    """``sets`` without repeats and without those a column's own ``unique``/``index`` makes
+    (the same constraint or index twice would be created twice, under one name)."""
+    out: list[tuple[str, ...]] = []
+    for cols in sets:
+        if cols not in already and cols not in out:
+            out.append(cols)
+    return tuple(out)
 
 
 def _column_sets(

@@ -33,12 +33,10 @@ RESERVED_ROOT = {"Query": {"apiVersion", "jobStatus"}, "Mutation": {"ping"}}
 
 PY_RESERVED_CLASSES = {
     "None", "True", "False",  # keywords
-    # names the generated modules import next to the entity's class
-    "Base", "Any", "ClassVar", "Literal", "Mapped", "Field", "InputModel", "EntityMeta",
-    "RelationMeta", "EntityService", "Grant", "DeclarativeBase", "META", "QUEUE", "QUEUES",
-    "HANDLERS", "BINDABLES", "REGISTRY", "OUTBOX", "EnumType", "MutationType", "ObjectType",
-    "QueryType", "GraphQLResolveInfo", "Callable", "Backoff", "JobDef", "JobOptions",
-    "QueueDef", "RateLimit", "Retention", "Schedule", "Registry",
+    # names imported next to the entity's class (models/<entity>.py, models/__init__.py,
+    # services/<entity>.py)
+    "Any", "Base", "ClassVar", "Literal", "Mapped", "Field", "Grant", "InputModel",
+    "EntityMeta", "RelationMeta", "EntityService", "META",
 }  # fmt: skip
 
 PG_MAX_IDENTIFIER = 63
@@ -153,8 +151,14 @@ def _db_names(e: Entity) -> Iterator[Claim]:
     t, src = e.table, e.source
     names = [f"pk_{t}"]
     for f in e.fields:
-        names += [f"ck_{t}_{f.column}_{k}" for k in ("min", "max", "min_length", "max_length",
-                                                   "pattern")]  # fmt: skip
+        checks = {
+            "min": f.min is not None,
+            "max": f.max is not None,
+            "min_length": bool(f.min_length),
+            "max_length": bool(f.max_length) and f.type == "text",
+            "pattern": f.pattern is not None,
+        }  # fmt: skip (as generator/render/pyexpr.py check_constraints makes them)
+        names += [f"ck_{t}_{f.column}_{k}" for k, made in checks.items() if made]
         if f.unique:
             names.append(f"uq_{t}_{f.column}")
         elif f.index:
@@ -170,8 +174,7 @@ def _db_names(e: Entity) -> Iterator[Claim]:
             names += [f"fk_{j.name}_{j.left_column}_{j.left_table}"]
             names += [f"fk_{j.name}_{j.right_column}_{j.right_table}"]
     for n in names:
-        yield Claim("database identifier", n, f"the constraint or index {n} of entity {e.name}",
-                    src, "entity")  # fmt: skip
+        yield Claim("database identifier", n, "a constraint or index name", src, "entity")
 
 
 def _claims_queue(q: Queue) -> Iterator[Claim]:
@@ -213,7 +216,7 @@ def _refusal(cl: Claim) -> tuple[str, str] | None:
         return (
             f"{cl.what} would be '{cl.name}', {len(cl.name.encode())} bytes: PostgreSQL "
             f"identifiers are at most {PG_MAX_IDENTIFIER}",
-            "use a shorter name (or `table:` / `through:` for a table)",
+            "use shorter names (`table:` / `through:` name a table)",
         )
     return None
 
@@ -225,11 +228,16 @@ def name_clashes(entities: list[Entity], queues: list[Queue]) -> list[SpecError]
     claims += [c for q in queues for c in _claims_queue(q)]
     seen: dict[tuple[str, str], Claim] = {}
     errors: list[SpecError] = []
+    too_long: set[tuple[str, ...]] = set()  # one length error per place is enough
     for cl in claims:
         at = (cl.source.file, cl.source.line, cl.source.col, cl.path)
         refused = _refusal(cl)
         key = (cl.namespace, cl.name)
-        if refused is not None:
+        if refused is not None and cl.namespace == "database identifier":
+            if (cl.source.file, cl.path, str(cl.source.line)) not in too_long:
+                too_long.add((cl.source.file, cl.path, str(cl.source.line)))
+                errors.append(SpecError(*at, *refused))
+        elif refused is not None:
             errors.append(SpecError(*at, *refused))
         elif cl.namespace == "database identifier":
             continue  # only their length matters: each embeds its table and columns

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
+from generator.model.names_check import PY_RESERVED_CLASSES
 from generator.names import camel, pascal, plural_tail, snake
 
 # -- name pools ----------------------------------------------------------------------------
@@ -138,6 +139,8 @@ def _entity_names(draw: Any, n: int) -> list[str]:
         if len(out) == n:
             break
         name = draw(st.one_of(st.sampled_from(ENTITY_NAME_POOL), random_type_names))
+        if name in PY_RESERVED_CLASSES:  # refused on purpose (tests/cases/bad_names)
+            continue
         mine = _entity_keys(name)
         # no entity name is a prefix of another (Book / BookConnection / Books), and no two
         # share a derived form (Person / People)
