@@ -50,6 +50,23 @@ ONLY_A_QUEUE = SpecSet(
     {"jobs/q.yaml": {"queue": "class", "jobs": {"import": {"handler": "handlers.q.import_"}}}}
 )
 NOTHING_BUT_APP = SpecSet({"app.yaml": {"app": "empty"}})
+SELF_PAIR_BOTH_THROUGH = SpecSet(  # both sides owned the join: two column layouts, one table
+    {
+        "entities/p.yaml": {
+            "entity": "Pwd",
+            "table": "group",
+            "fields": {
+                "from": {"type": "id", "kind": "uuid"},
+                "unique": {"type": "int", "unique": True},
+            },
+            "unique": [["unique"]],
+            "relations": {
+                "typename": {"many_to_many": "Pwd", "through": "links", "inverse": "back"},
+                "back": {"many_to_many": "Pwd", "through": "links", "inverse": "typename"},
+            },
+        }
+    }
+)
 
 
 @contextmanager
@@ -77,6 +94,7 @@ def postgres_database(base_url: str) -> Iterator[str]:
 @example(specs=CAMEL_COLLISION)
 @example(specs=ONLY_A_QUEUE)
 @example(specs=NOTHING_BUT_APP)
+@example(specs=SELF_PAIR_BOTH_THROUGH)
 def test_valid_spec_builds_a_working_app(
     specs: SpecSet, tmp_path_factory: pytest.TempPathFactory, postgres_url: str
 ) -> None:
