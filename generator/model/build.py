@@ -102,6 +102,12 @@ def _drafts(loaded: LoadedSpecs, problems: Problems) -> dict[str, Draft]:
             for name, f in spec.fields.items()
         ]
         ids = [f for f in fields if f.primary_key]
+        if not ids and "id" in spec.fields:
+            problems.add(
+                doc, ("fields", "id"), "field 'id' is not of type id, and an entity without an "
+                "id field gets its primary key under that name",
+                "declare it `id: {type: id}` (or `kind: uuid`), or rename it", key=True,
+            )  # fmt: skip
         if not ids:
             fields.insert(
                 0, build_field(FieldSpec(type="id"), "id", "", doc, ("entity",), problems)

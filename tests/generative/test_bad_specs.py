@@ -69,6 +69,8 @@ MISTAKES: dict[str, Callable[[Files], None]] = {
     "fk column clash": lambda f: _fk_clash(_entity(f)),
     "table name too long": lambda f: _entity(f).update(table="t" * 70),
     "page sizes": _page_sizes,
+    "field id not of type id": lambda f: f.update({"entities/zz_i.yaml": {
+        "entity": "ZzIdent", "fields": {"id": "string"}}}),
     "unknown relation target": lambda f: _entity(f).setdefault("relations", {}).update(
         zz_rel={"belongs_to": "Nowhere"}),
 }  # fmt: skip
