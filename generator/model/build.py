@@ -17,6 +17,7 @@ from ..spec.loader import LoadedSpecs
 from ..spec.models import BackoffSpec, EntitySpec, FieldSpec, JobOptionsSpec, QueueSpec
 from ..spec.yaml_source import YamlDoc
 from .context import Problems, source
+from .cycles import defer_cyclic_foreign_keys
 from .fields import build_field, enum_type_name
 from .ir import (
     MUTATIONS,
@@ -51,6 +52,7 @@ def build_app(loaded: LoadedSpecs) -> App:
     entities = attach_permissions(
         entities, {d.spec.entity: (d.spec, d.doc) for d in drafts.values()}, problems
     )
+    entities = defer_cyclic_foreign_keys(entities)
     queues = _queues(loaded, entities, problems)
     problems.errors.extend(name_clashes(entities, queues))
     if problems.errors:

@@ -60,6 +60,9 @@ class ForeignKey:
     target_table: str
     target_column: str
     on_delete: Literal["CASCADE", "SET NULL", "RESTRICT"]
+    deferred: bool = False
+    """Part of a cycle of foreign keys between tables: created after the tables
+    (``use_alter``), since no order of CREATE TABLE statements can hold it inline."""
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,9 @@ def column_call(f: Field) -> str:
     args = [sa_type(f)] if f.attr == f.column else [repr(f.column), sa_type(f)]
     if f.foreign_key is not None:
         fk = f.foreign_key
+        alter = ", use_alter=True" if fk.deferred else ""
         args.append(
-            f"sa.ForeignKey({fk.target_table + '.' + fk.target_column!r}, ondelete={fk.on_delete!r})"
+            f"sa.ForeignKey({fk.target_table + '.' + fk.target_column!r}, ondelete={fk.on_delete!r}{alter})"
         )
     kw = []
     if f.primary_key:

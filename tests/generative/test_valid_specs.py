@@ -50,6 +50,21 @@ ONLY_A_QUEUE = SpecSet(
     {"jobs/q.yaml": {"queue": "class", "jobs": {"import": {"handler": "handlers.q.import_"}}}}
 )
 NOTHING_BUT_APP = SpecSet({"app.yaml": {"app": "empty"}})
+FOREIGN_KEY_CYCLE = SpecSet(  # PostgreSQL: CREATE TABLE check ... REFERENCES a missing table
+    {
+        "entities/u.yaml": {
+            "entity": "User",
+            "fields": {"name": "string"},
+            "relations": {"team": {"belongs_to": "Team", "nullable": True}},
+        },
+        "entities/t.yaml": {
+            "entity": "Team",
+            "table": "check",
+            "fields": {"from": {"type": "id"}},
+            "relations": {"owner": {"belongs_to": "User"}, "members": {"has_many": "User"}},
+        },
+    }
+)
 SELF_PAIR_BOTH_THROUGH = SpecSet(  # both sides owned the join: two column layouts, one table
     {
         "entities/p.yaml": {
@@ -95,6 +110,7 @@ def postgres_database(base_url: str) -> Iterator[str]:
 @example(specs=ONLY_A_QUEUE)
 @example(specs=NOTHING_BUT_APP)
 @example(specs=SELF_PAIR_BOTH_THROUGH)
+@example(specs=FOREIGN_KEY_CYCLE)
 def test_valid_spec_builds_a_working_app(
     specs: SpecSet, tmp_path_factory: pytest.TempPathFactory, postgres_url: str
 ) -> None:
