@@ -180,40 +180,51 @@ def _constrained_value(draw: Any, spec: dict[str, Any]) -> Any:
     return draw(st.sampled_from([{"a": 1}, [1, 2], "x"]))
 
 
+def _text_options(draw: Any, spec: dict[str, Any]) -> None:
+    if draw(st.booleans()):
+        spec["max_length"] = draw(st.integers(1, 300))
+    if draw(st.booleans()):
+        spec["min_length"] = draw(st.integers(0, spec.get("max_length", 10)))
+    if draw(st.booleans()):
+        spec["pattern"] = draw(st.sampled_from(SAFE_PATTERNS))
+
+
+def _number_options(draw: Any, spec: dict[str, Any]) -> None:
+    if spec["type"] == "decimal":
+        spec["precision"] = draw(st.integers(4, 20))
+        spec["scale"] = draw(st.integers(0, min(spec["precision"] - 3, 6)))
+    if draw(st.booleans()):
+        spec["min"] = draw(st.integers(-50, 50))
+    if draw(st.booleans()):
+        spec["max"] = draw(st.integers(spec.get("min", -50), 500))
+
+
+def _presence(draw: Any, spec: dict[str, Any], in_payload: bool) -> None:
+    """Required, nullable, defaulted (a value meeting the field's constraints) or optional."""
+    mode = draw(st.sampled_from(["required", "nullable", "default", "optional"]))
+    if mode == "default":
+        value = _constrained_value(draw, spec)
+        if value is not None and not (value == "now" and in_payload):
+            spec["default"] = value
+    if "default" not in spec and (mode in ("nullable", "optional") or in_payload):
+        spec["nullable"] = True
+
+
 @st.composite
 def field_specs(draw: Any, *, in_payload: bool = False) -> dict[str, Any]:
     """One valid field spec of any type with options that apply to it."""
     t = draw(st.sampled_from(FIELD_TYPES))
     spec: dict[str, Any] = {"type": t}
     if t in ("string", "text"):
-        if draw(st.booleans()):
-            spec["max_length"] = draw(st.integers(1, 300))
-        if draw(st.booleans()):
-            spec["min_length"] = draw(st.integers(0, spec.get("max_length", 10)))
-        if draw(st.booleans()):
-            spec["pattern"] = draw(st.sampled_from(SAFE_PATTERNS))
+        _text_options(draw, spec)
     elif t in ("int", "float", "decimal"):
-        if t == "decimal":
-            spec["precision"] = draw(st.integers(4, 20))
-            spec["scale"] = draw(st.integers(0, min(spec["precision"] - 3, 6)))
-        if draw(st.booleans()):
-            spec["min"] = draw(st.integers(-50, 50))
-        if draw(st.booleans()):
-            spec["max"] = draw(st.integers(spec.get("min", -50), 500))
+        _number_options(draw, spec)
     elif t == "enum":
         spec["values"] = draw(
             st.lists(st.one_of(st.sampled_from(FIELD_NAME_POOL), random_identifiers),
                      min_size=1, max_size=4, unique=True)
         )  # fmt: skip
-    mode = draw(st.sampled_from(["required", "nullable", "default", "optional"]))
-    if mode == "nullable":
-        spec["nullable"] = True
-    elif mode == "default":
-        value = _constrained_value(draw, spec)
-        if value is not None and not (value == "now" and in_payload):
-            spec["default"] = value
-    elif mode == "optional" or in_payload:
-        spec["nullable"] = True
+    _presence(draw, spec, in_payload)
     if not in_payload and t not in ("json", "text") and draw(st.integers(0, 5)) == 0:
         spec["unique"] = True
     elif not in_payload and t != "json" and draw(st.integers(0, 4)) == 0:
@@ -281,6 +292,42 @@ def _draw_entity(draw: Any, name: str, tables: set[str]) -> _Entity:
     return e
 
 
+def _belongs_to(draw: Any, e: _Entity, target: _Entity, rname: str) -> None:
+    nullable = draw(st.booleans()) or target is e
+    rel: dict[str, Any] = {"belongs_to": target.name}
+    if nullable:
+        rel["nullable"] = True
+    choices = ["cascade", "set_null", "restrict"] if nullable else ["cascade", "restrict"]
+    rel["on_delete"] = draw(st.sampled_from(choices))
+    e.relations[rname] = rel
+    if draw(st.booleans()):  # its has_many inverse on the target
+        back = _new_relation_name(draw, target)
+        if back is not None:
+            target.relations[back] = {"has_many": e.name, "inverse": rname}
+
+
+def _many_to_many(draw: Any, e: _Entity, target: _Entity, rname: str, tables: set[str]) -> None:
+    rel: dict[str, Any] = {"many_to_many": target.name}
+    through = None
+    if draw(st.booleans()):
+        through = f"{snake(e.name)}_{rname}_links"
+        if through in tables:
+            return
+        tables.add(through)
+        rel["through"] = through
+    else:
+        tables.add(f"{e.table or plural_tail(snake(e.name))}_{rname}")
+    e.relations[rname] = rel
+    if draw(st.booleans()):  # a counterpart on the target
+        back = _new_relation_name(draw, target)
+        if back is not None:
+            rel["inverse"] = back
+            other: dict[str, Any] = {"many_to_many": e.name, "inverse": rname}
+            if through:
+                other["through"] = through
+            target.relations[back] = other
+
+
 def _draw_relations(draw: Any, ents: list[_Entity], tables: set[str]) -> None:
     for e in ents:
         for _ in range(draw(st.integers(0, 3))):
@@ -290,40 +337,38 @@ def _draw_relations(draw: Any, ents: list[_Entity], tables: set[str]) -> None:
             if rname is None:
                 continue
             if kind == "belongs_to":
-                nullable = draw(st.booleans()) or target is e
-                rel: dict[str, Any] = {"belongs_to": target.name}
-                if nullable:
-                    rel["nullable"] = True
-                rel["on_delete"] = draw(
-                    st.sampled_from(["cascade", "set_null", "restrict"] if nullable
-                                    else ["cascade", "restrict"])
-                )  # fmt: skip
-                e.relations[rname] = rel
-                if draw(st.booleans()):  # its has_many inverse on the target
-                    back = _new_relation_name(draw, target)
-                    if back is not None:
-                        target.relations[back] = {"has_many": e.name, "inverse": rname}
-                continue
-            rel = {"many_to_many": target.name}
-            through = None
-            if draw(st.booleans()):
-                through = f"{snake(e.name)}_{rname}_links"
-                if through in tables:
-                    continue
-                tables.add(through)
-                rel["through"] = through
+                _belongs_to(draw, e, target, rname)
             else:
-                left = e.table or plural_tail(snake(e.name))
-                tables.add(f"{left}_{rname}")
-            e.relations[rname] = rel
-            if draw(st.booleans()):  # a counterpart on the target
-                back = _new_relation_name(draw, target)
-                if back is not None:
-                    rel["inverse"] = back
-                    other: dict[str, Any] = {"many_to_many": e.name, "inverse": rname}
-                    if through:
-                        other["through"] = through
-                    target.relations[back] = other
+                _many_to_many(draw, e, target, rname, tables)
+
+
+def _row_rule(draw: Any, e: _Entity, by_name: dict[str, _Entity]) -> str | None:
+    """A row rule over the entity's fields and belongs_to relations, or None."""
+    rules = []
+    for n, s in e.fields.items():
+        if s["type"] in ("string", "text", "int", "enum", "bool"):
+            v = _constrained_value(draw, s)
+            if v is not None:
+                rules.append(f"{n} = {_literal(s, v)}")
+        if s.get("nullable"):
+            rules.append(f"{n} = null")
+    for r, s in e.relations.items():
+        if "belongs_to" in s:
+            rules.append(f"{r}_id = $user.id")
+            rules.append(f"{r}.{by_name[s['belongs_to']].pk} != null")
+    if not rules:
+        return None
+    picked = draw(st.lists(st.sampled_from(rules), min_size=1, max_size=2))
+    return str(draw(st.sampled_from([" and ", " or "])).join(picked))
+
+
+def _preset(draw: Any, plain: dict[str, Any], readonly: list[str]) -> dict[str, Any]:
+    for n, s in plain.items():
+        if s["type"] in ("string", "text") and n not in readonly:
+            v = _constrained_value(draw, s)
+            if v is not None:
+                return {n: v}
+    return {}
 
 
 def _grant(draw: Any, e: _Entity, op: str, by_name: dict[str, _Entity]) -> dict[str, Any]:
@@ -335,35 +380,37 @@ def _grant(draw: Any, e: _Entity, op: str, by_name: dict[str, _Entity]) -> dict[
         g["anonymous"] = True
     plain = {n: s for n, s in e.fields.items() if s["type"] not in ("id", "json")}
     if op != "create" and draw(st.booleans()):
-        rules = []
-        for n, s in plain.items():
-            if s["type"] in ("string", "text", "int", "enum", "bool"):
-                v = _constrained_value(draw, s)
-                if v is not None:
-                    rules.append(f"{n} = {_literal(s, v)}")
-            if s.get("nullable"):
-                rules.append(f"{n} = null")
-        for r, s in e.relations.items():
-            if "belongs_to" in s:
-                rules.append(f"{r}_id = $user.id")
-                rules.append(f"{r}.{by_name[s['belongs_to']].pk} != null")
-        if rules:
-            picked = draw(st.lists(st.sampled_from(rules), min_size=1, max_size=2))
-            g["row"] = draw(st.sampled_from([" and ", " or "])).join(picked)
+        rule = _row_rule(draw, e, by_name)
+        if rule:
+            g["row"] = rule
+    some_fields = st.lists(st.sampled_from(sorted(plain or {"x": 0})), max_size=2, unique=True)
     if op == "read" and plain and draw(st.booleans()):
-        g["hidden"] = draw(st.lists(st.sampled_from(sorted(plain)), max_size=2, unique=True))
+        g["hidden"] = draw(some_fields)
     if op in ("create", "update") and plain and draw(st.booleans()):
-        g["readonly"] = draw(st.lists(st.sampled_from(sorted(plain)), max_size=2, unique=True))
+        g["readonly"] = draw(some_fields)
     if op in ("create", "update") and draw(st.booleans()):
-        presets = {}
-        for n, s in plain.items():
-            if s["type"] in ("string", "text") and n not in g.get("readonly", []):
-                v = _constrained_value(draw, s)
-                if v is not None:
-                    presets[n] = v
-                    break
-        g["preset"] = presets
+        g["preset"] = _preset(draw, plain, g.get("readonly", []))
     return g
+
+
+def _operations(draw: Any, queues: list[str]) -> dict[str, Any]:
+    ops: dict[str, Any] = {}
+    for op in ("get", "list", "create", "update", "delete"):
+        roll = draw(st.integers(0, 7))
+        if roll == 0:
+            ops[op] = False
+        elif roll == 1 and op in ("create", "update", "delete") and queues:
+            ops[op] = {"queued": True, "queue": draw(st.sampled_from(queues))}
+    return ops
+
+
+def _column_sets(draw: Any, e: _Entity, data: dict[str, Any]) -> None:
+    plain = [n for n, s in e.fields.items() if s["type"] not in ("id", "json", "text")]
+    cols = plain + [r for r, s in e.relations.items() if "belongs_to" in s]
+    some = st.lists(st.sampled_from(cols or ["x"]), min_size=1, max_size=2, unique=True)
+    for key in ("unique", "indexes"):
+        if cols and draw(st.integers(0, 3)) == 0:
+            data[key] = [draw(some)]
 
 
 def _entity_data(
@@ -377,24 +424,8 @@ def _entity_data(
     data["fields"] = e.fields
     if e.relations:
         data["relations"] = e.relations
-    plain = [n for n, s in e.fields.items() if s["type"] not in ("id", "json", "text")]
-    belongs = [r for r, s in e.relations.items() if "belongs_to" in s]
-    cols = plain + belongs
-    if cols and draw(st.integers(0, 3)) == 0:
-        data["unique"] = [
-            draw(st.lists(st.sampled_from(cols), min_size=1, max_size=2, unique=True))
-        ]
-    if cols and draw(st.integers(0, 3)) == 0:
-        data["indexes"] = [
-            draw(st.lists(st.sampled_from(cols), min_size=1, max_size=2, unique=True))
-        ]
-    ops: dict[str, Any] = {}
-    for op in ("get", "list", "create", "update", "delete"):
-        roll = draw(st.integers(0, 7))
-        if roll == 0:
-            ops[op] = False
-        elif roll == 1 and op in ("create", "update", "delete") and queues:
-            ops[op] = {"queued": True, "queue": draw(st.sampled_from(queues))}
+    _column_sets(draw, e, data)
+    ops = _operations(draw, queues)
     if ops:
         data["operations"] = ops
     data["cache"] = draw(st.sampled_from([{"ttl": 30}, "off", 120, {"enabled": True}]))
@@ -434,6 +465,30 @@ def _job_options(draw: Any) -> dict[str, Any]:
     return o
 
 
+def _job(draw: Any, queue: str, jname: str) -> dict[str, Any]:
+    job: dict[str, Any] = {"handler": f"handlers.{_safe(snake(queue))}.{_safe(jname)}"}
+    scheduled = draw(st.integers(0, 3)) == 0
+    payload_names = _names(draw, FIELD_NAME_POOL, draw(st.integers(0, 3)), set())
+    if payload_names:
+        job["payload"] = {}
+        for p in payload_names:
+            spec = draw(field_specs(in_payload=scheduled))
+            job["payload"][p] = {k: v for k, v in spec.items() if k not in ("unique", "index")}
+    if draw(st.booleans()):
+        job["options"] = _job_options(draw)
+    if scheduled:
+        job["schedule"] = (
+            {"cron": draw(st.sampled_from(CRONS))}
+            if draw(st.booleans())
+            else {"every_ms": draw(st.integers(1000, 600000))}
+        )
+    if draw(st.booleans()):
+        job["permissions"] = [{"roles": ["admin"]}, {"anonymous": True}][: draw(st.integers(1, 2))]
+    if draw(st.booleans()):
+        job["description"] = f"Job {jname}."
+    return job
+
+
 def _queue_data(draw: Any, name: str, job_roots: set[str]) -> dict[str, Any]:
     data: dict[str, Any] = {"queue": name}
     if draw(st.booleans()):
@@ -442,40 +497,15 @@ def _queue_data(draw: Any, name: str, job_roots: set[str]) -> dict[str, Any]:
         data["rate_limit"] = {"max": draw(st.integers(1, 50)), "duration_ms": 1000}
     if draw(st.booleans()):
         data["defaults"] = _job_options(draw)
-    jobs: dict[str, Any] = {}
-    taken: set[str] = set()
 
     def ok(n: str) -> bool:
         root = pascal(n)
         return not any(root.startswith(r) or r.startswith(root) for r in job_roots)
 
-    for jname in _names(draw, FIELD_NAME_POOL, draw(st.integers(0, 3)), taken, ok):
+    jobs: dict[str, Any] = {}
+    for jname in _names(draw, FIELD_NAME_POOL, draw(st.integers(0, 3)), set(), ok):
         job_roots.add(pascal(jname))
-        job: dict[str, Any] = {"handler": f"handlers.{_safe(snake(name))}.{_safe(jname)}"}
-        scheduled = draw(st.integers(0, 3)) == 0
-        payload_names = _names(draw, FIELD_NAME_POOL, draw(st.integers(0, 3)), set())
-        if payload_names:
-            job["payload"] = {}
-            for p in payload_names:
-                spec = draw(field_specs(in_payload=scheduled))
-                spec.pop("unique", None)
-                spec.pop("index", None)
-                job["payload"][p] = spec
-        if draw(st.booleans()):
-            job["options"] = _job_options(draw)
-        if scheduled:
-            job["schedule"] = (
-                {"cron": draw(st.sampled_from(CRONS))}
-                if draw(st.booleans())
-                else {"every_ms": draw(st.integers(1000, 600000))}
-            )
-        if draw(st.booleans()):
-            job["permissions"] = [{"roles": ["admin"]}, {"anonymous": True}][
-                : draw(st.integers(1, 2))
-            ]
-        if draw(st.booleans()):
-            job["description"] = f"Job {jname}."
-        jobs[jname] = job
+        jobs[jname] = _job(draw, name, jname)
     if jobs:
         data["jobs"] = jobs
     return data
