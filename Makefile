@@ -18,7 +18,7 @@ FAST_TESTS := tests/generator/test_golden.py tests/runtime tests/e2e/test_crud_h
 # Other interpreters for test-pythons (those present; CI=true requires them).
 OTHER_PYTHONS ?= 3.12 3.13
 
-.PHONY: demo test lint install lock test-newest test-lowest test-pythons test-packaging evolution
+.PHONY: demo test lint install lock test-newest test-lowest test-pythons test-packaging evolution conformance
 
 $(BIN)/gen: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -94,4 +94,9 @@ test-packaging: $(BIN)/gen
 # The generative evolution test with a larger budget than CI's (random specs, edits, rows).
 evolution: $(BIN)/gen
 	EVOLUTION_EXAMPLES=$${EVOLUTION_EXAMPLES:-25} EVOLUTION_STEPS=$${EVOLUTION_STEPS:-12} \
-		$(BIN)/pytest -q tests/generative
+		$(BIN)/pytest -q tests/generative/test_evolution.py
+
+# The generative conformance tests with a large budget (random valid specs built, linted,
+# imported and migrated; one-mistake specs refused at file:line). CI runs a few of each.
+conformance: $(BIN)/gen
+	FLOWGEN_HYPOTHESIS_PROFILE=conformance $(BIN)/pytest -q tests/generative --ignore=tests/generative/test_evolution.py

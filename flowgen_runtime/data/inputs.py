@@ -15,7 +15,9 @@ class InputModel(BaseModel):
     ``_non_nullable`` is refused with an error on that field.
     """
 
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    # a field whose name is not a Python attribute (``from``) is ``from_`` with the alias
+    # ``from``: read and dumped under its spec name
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re", serialize_by_alias=True)
     _non_nullable: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="after")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from alembic.autogenerate import renderers
 from alembic.operations import ops
 from sqlalchemy.sql.elements import conv
@@ -148,6 +149,18 @@ class FillNullsOp(ops.MigrateOperation):
         return NoOp()
 
 
+class DeferredForeignKeyOp(ops.MigrateOperation):
+    """A foreign key of a table cycle (``use_alter``), added once its tables exist (or
+    dropped before they go). Where the dialect has no ALTER for constraints (SQLite), the
+    CREATE TABLE already declared it, so the rendered code does nothing there."""
+
+    def __init__(self, fk: sa.ForeignKeyConstraint, *, drop: bool = False) -> None:
+        self.fk, self.drop = fk, drop
+
+    def reverse(self) -> DeferredForeignKeyOp:
+        return DeferredForeignKeyOp(self.fk, drop=not self.drop)
+
+
 class NoOp(ops.MigrateOperation):
     """The reverse of a data check: nothing to undo (dropped from rendered code)."""
 
@@ -185,6 +198,22 @@ def _render_alter_column(ctx: Any, op: AlterColumnOp) -> str:
     text = str(_render_alembic_alter(ctx, op))
     using = op.kw.get("postgresql_using")
     return f"{text[:-1]}, postgresql_using={using!r})" if using else text
+
+
+@renderers.dispatch_for(DeferredForeignKeyOp)
+def _render_deferred_fk(_ctx: Any, op: DeferredForeignKeyOp) -> str:
+    fk = op.fk
+    table = fk.parent.name
+    if op.drop:
+        call = f"op.drop_constraint(op.f({fk.name!r}), {table!r}, type_='foreignkey')"
+    else:
+        cols = [c.name for c in fk.columns]
+        refs = [e.column.name for e in fk.elements]
+        call = (
+            f"op.create_foreign_key(op.f({fk.name!r}), {table!r}, {fk.referred_table.name!r}, "
+            f"{cols!r}, {refs!r}, ondelete={fk.ondelete!r})"
+        )
+    return f"if op.get_bind().dialect.supports_alter:  # else declared in CREATE TABLE\n    {call}"
 
 
 @renderers.dispatch_for(RenameTableOp)

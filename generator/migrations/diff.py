@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from .columns import Diff, diff_columns
-from .customops import DataCheckOp, RenameTableOp, check_call, pattern_ops
+from .customops import DataCheckOp, DeferredForeignKeyOp, RenameTableOp, check_call, pattern_ops
 from .renames import Renames
 
 Constraint = sa.UniqueConstraint | sa.CheckConstraint | sa.ForeignKeyConstraint
@@ -48,11 +48,17 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
             d.summary.append(f"rename table {o.name} to {n.name}")
     for o, n in kept:
         diff_columns(o, n, renames, d)
-    for table in new.sorted_tables:
-        if renames.old_table(table.name) not in before:
-            d.ops.append(CreateTableOp.from_table(table))
-            d.ops += [CreateIndexOp.from_index(i) for i in _indexes(table)]
-            d.summary.append(f"create table {table.name}")
+    created = [t for t in new.sorted_tables if renames.old_table(t.name) not in before]
+    for table in created:
+        d.ops.append(CreateTableOp.from_table(table))
+        d.ops += [CreateIndexOp.from_index(i) for i in _indexes(table)]
+        d.summary.append(f"create table {table.name}")
+    for table in created:  # foreign keys of table cycles: once both ends exist
+        d.ops += [
+            DeferredForeignKeyOp(fk)
+            for fk in sorted(table.foreign_key_constraints, key=lambda c: str(c.name))
+            if fk.use_alter
+        ]
     for o, n in kept:
         _create_extras(o, n, to_new, renames, d)
     if old is not None:

@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+import keyword
+
 from ..names import pascal, plural_tail, snake
 from ..spec.errors import SpecErrors, suggest
 from ..spec.loader import LoadedSpecs
 from ..spec.models import BackoffSpec, EntitySpec, FieldSpec, JobOptionsSpec, QueueSpec
 from ..spec.yaml_source import YamlDoc
 from .context import Problems, source
+from .cycles import defer_cyclic_foreign_keys
 from .extensions import with_extensions
 from .fields import build_field, enum_type_name
 from .ir import (
@@ -32,9 +35,10 @@ from .ir import (
     Retention,
     Schedule,
 )
-from .names_check import graphql_name_clashes
+from .names_check import name_clashes
 from .permissions import attach_permissions, job_grants
 from .relations import Draft, resolve_relations
+from .schedule import cron_problem
 
 
 def build_app(loaded: LoadedSpecs) -> App:
@@ -54,9 +58,18 @@ def build_app(loaded: LoadedSpecs) -> App:
     entities = attach_permissions(
         entities, {d.spec.entity: (d.spec, d.doc) for d in drafts.values()}, problems
     )
+    entities = defer_cyclic_foreign_keys(entities)
     queues = _queues(loaded, entities, problems)
-    problems.errors.extend(graphql_name_clashes(entities, queues))
+    problems.errors.extend(name_clashes(entities, queues))
     if problems.errors:
+        raise SpecErrors(problems.errors)
+    if app_spec is not None and app_spec.max_page_size < app_spec.default_page_size:
+        assert loaded.app is not None
+        problems.add(
+            loaded.app[1], ("max_page_size",),
+            f"max_page_size ({app_spec.max_page_size}) is below default_page_size "
+            f"({app_spec.default_page_size})", "raise max_page_size or lower default_page_size",
+        )  # fmt: skip
         raise SpecErrors(problems.errors)
     return App(
         name=app_spec.app if app_spec else loaded.root.resolve().parent.name or "app",
@@ -97,6 +110,12 @@ def _drafts(loaded: LoadedSpecs, problems: Problems) -> dict[str, Draft]:
             for name, f in spec.fields.items()
         ]
         ids = [f for f in fields if f.primary_key]
+        if not ids and "id" in spec.fields:
+            problems.add(
+                doc, ("fields", "id"), "field 'id' is not of type id, and an entity without an "
+                "id field gets its primary key under that name",
+                "declare it `id: {type: id}` (or `kind: uuid`), or rename it", key=True,
+            )  # fmt: skip
         if not ids:
             fields.insert(
                 0, build_field(FieldSpec(type="id"), "id", "", doc, ("entity",), problems)
@@ -120,12 +139,30 @@ def _entity(d: Draft, relations: list[Relation], queues: set[str], problems: Pro
         renamed_from=spec.renamed_from,
         fields=tuple(d.fields),
         relations=tuple(relations),
-        unique_sets=_column_sets(spec.unique, "unique", columns, doc, problems),
-        indexes=_column_sets(spec.indexes, "indexes", columns, doc, problems),
+        unique_sets=_distinct(
+            _column_sets(spec.unique, "unique", columns, doc, problems),
+            {(f.column,) for f in d.fields if f.unique or f.primary_key},
+        ),
+        indexes=_distinct(
+            _column_sets(spec.indexes, "indexes", columns, doc, problems),
+            {(f.column,) for f in d.fields if (f.index and not f.unique) or f.primary_key},
+        ),
         operations=_operations(spec, doc, queues, problems),
         cache_ttl=spec.cache.ttl if spec.cache.enabled else None,
         source=source(doc, ("entity",)),
     )
+
+
+def _distinct(
+    sets: tuple[tuple[str, ...], ...], already: set[tuple[str, ...]]
+) -> tuple[tuple[str, ...], ...]:
+    """``sets`` without repeats and without those a column's own ``unique``/``index`` makes
+    (the same constraint or index twice would be created twice, under one name)."""
+    out: list[tuple[str, ...]] = []
+    for cols in sets:
+        if cols not in already and cols not in out:
+            out.append(cols)
+    return tuple(out)
 
 
 def _column_sets(
@@ -233,6 +270,15 @@ def _queue(spec: QueueSpec, doc: YamlDoc, entities: list[Entity], problems: Prob
             job.schedule.every_ms is None
         ):
             problems.add(doc, (*path, "schedule"), "a schedule needs exactly one of cron, every_ms")
+        if job.schedule is not None and job.schedule.cron is not None:
+            why = cron_problem(job.schedule.cron)
+            if why:
+                problems.add(doc, (*path, "schedule", "cron"), f"invalid cron {job.schedule.cron!r}: {why}",
+                             "five fields (minute hour day month weekday), or six with seconds first")  # fmt: skip
+        bad = [p for p in job.handler.split(".") if keyword.iskeyword(p)]
+        if bad:
+            problems.add(doc, (*path, "handler"), f"handler {job.handler!r} cannot be imported: "
+                         f"'{bad[0]}' is a Python keyword", f"e.g. `{job.handler.replace(bad[0], bad[0] + '_')}`")  # fmt: skip
         if job.schedule is not None and any(f.required for f in payload):
             problems.add(
                 doc, (*path, "schedule"), "a scheduled job cannot have required payload fields"

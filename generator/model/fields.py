@@ -52,6 +52,12 @@ def build_field(
     ):
         problems.add(doc, (*path, "min_length"), "min_length is greater than max_length")
     default = _default(spec, doc, (*path, "default"), problems)
+    if default is not None and default.kind == "literal":
+        for why in default_violations(spec, default.value):
+            problems.add(
+                doc, (*path, "default"), f"default {spec.default!r} {why}",
+                "change the default or the constraint: every create without the field would fail",
+            )  # fmt: skip
     primary = spec.type == "id"
     nullable = spec.nullable and not primary
     required = spec.required
@@ -82,8 +88,66 @@ def build_field(
     )
 
 
+def default_violations(spec: FieldSpec | Field, value: Any) -> list[str]:
+    """How a (coerced) value breaks the field's own constraints; empty when it meets them.
+
+    >>> default_violations(FieldSpec(type="int", min=1), 0)
+    ['is below min 1']
+    """
+    out = []
+    if spec.type in _NUMERIC and value is not None:
+        number = decimal.Decimal(str(value))
+        if spec.min is not None and number < decimal.Decimal(str(spec.min)):
+            out.append(f"is below min {spec.min:g}")
+        if spec.max is not None and number > decimal.Decimal(str(spec.max)):
+            out.append(f"is above max {spec.max:g}")
+        if spec.type == "decimal":
+            out += _decimal_violations(spec, number)
+    if spec.type in _TEXTUAL and isinstance(value, str):
+        if spec.min_length is not None and len(value) < spec.min_length:
+            out.append(f"is shorter than min_length {spec.min_length}")
+        if spec.max_length is not None and len(value) > spec.max_length:
+            out.append(f"is longer than max_length {spec.max_length}")
+        if spec.type == "string" and spec.max_length is None and len(value) > 255:
+            out.append("is longer than 255 characters (a string's default max_length)")
+        if spec.pattern is not None and _matches(spec.pattern, value) is False:
+            out.append(f"does not match pattern {spec.pattern!r}")
+    return out
+
+
+def _matches(pattern: str, value: str) -> bool | None:
+    try:
+        return re.search(pattern, value) is not None  # pydantic's pattern: re.search semantics
+    except re.error:
+        return None  # reported as an invalid pattern
+
+
+def _decimal_violations(spec: FieldSpec | Field, number: decimal.Decimal) -> list[str]:
+    precision = spec.precision or 18
+    scale = spec.scale if spec.scale is not None else 2
+    exponent = number.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    whole = max(len(number.as_tuple().digits) - places, 0) if number != 0 else 0
+    out = []
+    if places > scale:
+        out.append(f"has {places} decimal places, more than scale {scale}")
+    if whole > precision - scale:
+        out.append(
+            f"has {whole} digits before the point, more than precision - scale ({precision - scale})"
+        )
+    return out
+
+
+# types generated per entity as <Entity><suffix> (see names_check): an enum field named like
+# a suffix (`group`) gets `<Entity><Field>Enum` instead of taking the generated type's name
+_ENTITY_TYPE_SUFFIXES = {"Edge", "Connection", "OrderField", "OrderBy", "Where", "ListFilter",
+                         "GroupField", "Group", "Numbers", "Aggregate"}  # fmt: skip
+
+
 def enum_type_name(owner: str, field: str) -> str:
-    return f"{pascal(owner)}{pascal(field)}"
+    """``Exam`` + ``status`` -> ``ExamStatus``; ``Order`` + ``group`` -> ``OrderGroupEnum``."""
+    name = f"{pascal(owner)}{pascal(field)}"
+    return name + "Enum" if pascal(field) in _ENTITY_TYPE_SUFFIXES else name
 
 
 def _check_applicable(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..names import camel, pascal, plural_tail, snake
+from ..names import camel, graphql_field_name, pascal, plural_tail, py_attr, py_module, snake
 
 ScalarType = Literal[
     "id", "string", "text", "int", "float", "decimal", "bool",
@@ -60,6 +60,9 @@ class ForeignKey:
     target_table: str
     target_column: str
     on_delete: Literal["CASCADE", "SET NULL", "RESTRICT"]
+    deferred: bool = False
+    """Part of a cycle of foreign keys between tables: created after the tables
+    (``use_alter``), since no order of CREATE TABLE statements can hold it inline."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,12 @@ class Field:
 
     @property
     def graphql_name(self) -> str:
-        return camel(self.name)
+        return graphql_field_name(self.name)
+
+    @property
+    def attr(self) -> str:
+        """The Python attribute in generated classes: ``from`` -> ``from_``."""
+        return py_attr(self.name)
 
     @property
     def value_type(self) -> ScalarType:
@@ -117,6 +125,9 @@ class JoinTable:
     right_table: str
     right_column: str
     right_type: ScalarType
+    left_pk: str = "id"
+    right_pk: str = "id"
+    """The primary-key columns the two foreign keys point at."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,11 @@ class Relation:
 
     @property
     def graphql_name(self) -> str:
-        return camel(self.name)
+        return graphql_field_name(self.name)
+
+    @property
+    def attr(self) -> str:
+        return py_attr(self.name)
 
     @property
     def to_many(self) -> bool:
@@ -207,13 +222,14 @@ class Entity:
 
     @property
     def module(self) -> str:
-        """Python module / file stem: ``ExamQuestion`` -> ``exam_question``."""
-        return snake(self.name)
+        """Python module / file stem: ``ExamQuestion`` -> ``exam_question``, ``Class`` ->
+        ``class_`` (see :func:`generator.names.py_module`)."""
+        return py_module(snake(self.name))
 
     @property
     def plural(self) -> str:
         """GraphQL list field: ``ExamQuestion`` -> ``examQuestions``."""
-        return camel(plural_tail(self.module))
+        return camel(plural_tail(snake(self.name)))
 
     @property
     def pk(self) -> Field:
@@ -309,6 +325,12 @@ class Queue:
     rate_limit: RateLimit | None = None
     description: str | None = None
     source: Source = field(default=Source("<builtin>"), compare=False)
+
+    @property
+    def module(self) -> str:
+        """Python module of its payloads and handlers: ``exam`` -> ``exam``, ``class`` ->
+        ``class_``."""
+        return py_module(snake(self.name))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import json
+import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -10,7 +14,8 @@ from ..spec.errors import suggest
 from ..spec.models import EntitySpec, GrantSpec
 from ..spec.yaml_source import YamlDoc
 from .context import Problems
-from .ir import Entity, Grant, Permission
+from .fields import default_violations
+from .ir import Entity, Field, Grant, Permission
 from .rules import RuleError, compile_rule
 
 OPERATIONS = ("read", "create", "update", "delete")
@@ -72,6 +77,12 @@ def _grant(
                     f"unknown field '{name}'",
                     suggest(name, sorted(fields)),
                 )
+    by_field = {f.name: f for f in e.fields}
+    for name, value in g.preset.items():
+        why = None if name not in by_field else literal_problem(by_field[name], value)
+        if why:
+            problems.add(doc, (*path, "preset", name), f"preset {value!r} for {name}: {why}",
+                         "a `$user.<claim>` or a literal of the field's type")  # fmt: skip
     where = None
     if g.row is not None:
         try:
@@ -91,6 +102,10 @@ def _resolver(entity: Entity, by_name: dict[str, Entity]) -> Any:
         fields = {f.name for f in e.fields}
         if not rest:
             if head in fields:
+                for value in _compared(comparison):
+                    why = literal_problem(e.field(head), value)
+                    if why:
+                        raise RuleError(f"{value!r} for {e.name}.{head}: {why}")
                 return {head: comparison}
             if head in relations and relations[head].kind == "belongs_to":
                 return {relations[head].fk or head: comparison}
@@ -104,6 +119,58 @@ def _resolver(entity: Entity, by_name: dict[str, Entity]) -> Any:
         return {head: inner if rel.kind == "belongs_to" else {"some": inner}}
 
     return resolve
+
+
+def _compared(comparison: dict[str, Any]) -> list[Any]:
+    """The literal values of a comparison (``$user`` slots and null tests left out)."""
+    out = []
+    for op, value in comparison.items():
+        if op == "is_null":
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if not (isinstance(v, dict) and "$user" in v):
+                out.append(v)
+    return out
+
+
+def literal_problem(f: Field, value: Any) -> str | None:
+    """Why ``value`` (a preset string or a rule literal) cannot be a value of ``f``."""
+    if isinstance(value, str) and value.startswith("$user."):
+        return None
+    if f.type == "json":
+        return None
+    if f.enum is not None:
+        return None if value in f.enum.values else f"not one of {list(f.enum.values)}"
+    if f.value_type == "bool":
+        ok = isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0")
+        return None if ok else "not true or false"
+    text = value if isinstance(value, str) else None
+    try:
+        if f.value_type in ("int", "float", "decimal"):
+            if isinstance(value, bool) or (text is None and not isinstance(value, int | float)):
+                return f"not a number ({f.value_type})"
+            number = decimal.Decimal(str(value))
+            if f.value_type == "int" and number != number.to_integral_value():
+                return "not an integer"
+            value = str(number)
+        elif f.value_type in ("string", "text"):
+            if text is None:
+                return f"not text ({f.type})"
+        elif text is None:
+            return f"not a {f.value_type}"
+        else:
+            _PARSE[f.value_type](text)
+    except (ValueError, ArithmeticError):
+        return f"not a valid {f.value_type}"
+    violations = default_violations(f, value)
+    return "; ".join(violations) or None
+
+
+_PARSE: dict[str, Callable[[str], object]] = {
+    "date": dt.date.fromisoformat,
+    "datetime": dt.datetime.fromisoformat,
+    "uuid": uuid.UUID,
+}
 
 
 def _check_who(g: GrantSpec, doc: YamlDoc, path: tuple[Any, ...], problems: Problems) -> None:

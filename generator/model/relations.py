@@ -199,10 +199,15 @@ def _many_to_many(
             f"join table '{spec.through}' differs from '{other.through}' on {target}.{counterpart}",
         )  # fmt: skip
         return None
+    # one side owns the join (its columns are named from it): the side naming `through`;
+    # when neither does, the first by (entity, relation); when both do, the last (what the
+    # join table of such a pair has always been, so existing apps keep their layout)
+    me, them = (owner, rel_name), (target, counterpart or "")
     i_own = (
         other is None
-        or bool(spec.through)
-        or (not other.through and (owner, rel_name) <= (target, counterpart or ""))
+        or (bool(spec.through) and not other.through)
+        or (not spec.through and not other.through and me <= them)
+        or (bool(spec.through) and bool(other.through) and me >= them)
     )
     left, left_rel = (owner, rel_name) if i_own else (target, counterpart or "")
     right = target if i_own else owner
@@ -213,6 +218,7 @@ def _many_to_many(
     join = JoinTable(
         name, drafts[left].table, lcol, _pk_type(drafts[left]),
         drafts[right].table, rcol, _pk_type(drafts[right]),
+        drafts[left].pk.column, drafts[right].pk.column,
     )  # fmt: skip
     mine_col, theirs_col = (lcol, rcol) if i_own else (rcol, lcol)
     return Relation(

@@ -39,6 +39,8 @@ class NestedView:
 
     relation: str
     gql_name: str
+    attr: str  # the Python attribute; ``default`` its default (an alias when they differ)
+    default: str
     kind: str
     type_name: str  # ExamQuestionsNested / CourseStudentsLinks
     create_type: str  # CreateQuestionWithoutExamInput ("" for many_to_many)
@@ -99,17 +101,22 @@ def _nested(e: Entity, r: Relation, app: App, input_view: object) -> NestedView 
     target = app.entity(r.target)
     if r.kind == "many_to_many":
         return NestedView(
-            r.name, r.graphql_name, r.kind, f"{e.name}{pascal(r.name)}Links", "", True, (), ()
-        )
+            r.name, r.graphql_name, r.attr, _default(r), r.kind,
+            f"{e.name}{pascal(r.name)}Links", "", True, (), (),
+        )  # fmt: skip
     fk = target.field(r.fk or "")
     inputs = tuple(input_view(f) for f in target.fields if not f.is_auto and f.name != fk.name)  # type: ignore[operator]
     non_null = tuple(
-        f.name for f in target.fields if not f.nullable and not f.is_auto and f.name != fk.name
+        f.attr for f in target.fields if not f.nullable and not f.is_auto and f.name != fk.name
     )
     return NestedView(
-        r.name, r.graphql_name, r.kind, f"{e.name}{pascal(r.name)}Nested",
+        r.name, r.graphql_name, r.attr, _default(r), r.kind, f"{e.name}{pascal(r.name)}Nested",
         f"Create{target.name}Without{pascal(r.inverse or '')}Input", fk.nullable, inputs, non_null,
     )  # fmt: skip
+
+
+def _default(r: Relation) -> str:
+    return "None" if r.attr == r.name else f"Field(default=None, alias={r.name!r})"
 
 
 def api_view(e: Entity, app: App, input_view: object) -> ApiView:

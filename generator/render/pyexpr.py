@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -68,12 +69,13 @@ def _sql_literal(v: Any) -> str:
 
 
 def column_call(f: Field) -> str:
-    """``mapped_column(...)`` for a model attribute."""
-    args = [sa_type(f)]
+    """``mapped_column(...)`` for a model attribute (named when the attribute is not)."""
+    args = [sa_type(f)] if f.attr == f.column else [repr(f.column), sa_type(f)]
     if f.foreign_key is not None:
         fk = f.foreign_key
+        alter = ", use_alter=True" if fk.deferred else ""
         args.append(
-            f"sa.ForeignKey({fk.target_table + '.' + fk.target_column!r}, ondelete={fk.on_delete!r})"
+            f"sa.ForeignKey({fk.target_table + '.' + fk.target_column!r}, ondelete={fk.on_delete!r}{alter})"
         )
     kw = []
     if f.primary_key:
@@ -122,17 +124,39 @@ def check_constraints(f: Field) -> list[tuple[str, str]]:
     )
 
 
+def sql_ident(name: str) -> str:
+    """A column name as CHECK text: quoted when PostgreSQL or SQLite would need it
+    (``limit`` -> ``"limit"``), as their dialects quote it; plain names stay plain.
+
+    >>> sql_ident("price"), sql_ident("limit"), sql_ident("order")
+    ('price', '"limit"', '"order"')
+    """
+    for preparer in _preparers():
+        quoted = preparer.quote(name)
+        if quoted != name:
+            return quoted
+    return name
+
+
+@functools.cache
+def _preparers() -> tuple[Any, ...]:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.dialect().identifier_preparer, sqlite.dialect().identifier_preparer)
+
+
 def _check_sql(f: Field) -> list[tuple[str, str]]:
-    c = f.column
+    c = sql_ident(f.column)
     out = []
+    n = f.column
     if f.min is not None:
-        out.append((f"{c}_min", f"{c} >= {_num(f.min)}"))
+        out.append((f"{n}_min", f"{c} >= {_num(f.min)}"))
     if f.max is not None:
-        out.append((f"{c}_max", f"{c} <= {_num(f.max)}"))
+        out.append((f"{n}_max", f"{c} <= {_num(f.max)}"))
     if f.min_length:
-        out.append((f"{c}_min_length", f"length({c}) >= {f.min_length}"))
+        out.append((f"{n}_min_length", f"length({c}) >= {f.min_length}"))
     if f.max_length and f.type == "text":
-        out.append((f"{c}_max_length", f"length({c}) <= {f.max_length}"))
+        out.append((f"{n}_max_length", f"length({c}) <= {f.max_length}"))
     return out
 
 
@@ -174,6 +198,8 @@ def input_field_call(f: Field, *, update: bool = False) -> str:
         kw.append(f"max_digits={f.precision}, decimal_places={f.scale}")
     if f.description:
         kw.append(f"description={f.description!r}")
+    if f.attr != f.name:
+        kw.append(f"alias={f.name!r}")
     return f"Field({', '.join(kw)})"
 
 

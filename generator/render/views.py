@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from keyword import iskeyword
 
 from ..model.ir import App, Entity, Field, Job, Queue, Relation
-from ..names import camel, pascal, snake
+from ..names import camel, pascal, py_module, snake
 from . import graphql as g
 from . import pyexpr as p
 from .access import (
@@ -32,6 +32,7 @@ class ColumnView:
 @dataclass(frozen=True)
 class InputView:
     name: str
+    attr: str
     gql_name: str
     annotation: str
     update_annotation: str
@@ -110,6 +111,7 @@ def enum_view(f: Field) -> EnumView:
 def _input(f: Field) -> InputView:
     return InputView(
         name=f.name,
+        attr=f.attr,
         gql_name=f.graphql_name,
         annotation=p.input_annotation(f),
         update_annotation=p.input_annotation(f, update=True),
@@ -122,13 +124,13 @@ def _input(f: Field) -> InputView:
     )
 
 
-def _relation(r: Relation) -> RelationView:
+def _relation(r: Relation, app: App) -> RelationView:
     return RelationView(
         name=r.name,
         gql_name=r.graphql_name,
         kind=r.kind,
         target=r.target,
-        target_module=snake(r.target),
+        target_module=app.entity(r.target).module,
         fk=r.fk or "",
         join_table=r.join.name if r.join else "",
         self_column=r.join_self_column or "",
@@ -171,7 +173,7 @@ def entity_view(e: Entity, app: App) -> EntityView:
         module=e.module,
         table=e.table,
         plural=e.plural,
-        plural_module=snake(e.plural),
+        plural_module=py_module(snake(e.plural)),
         pk=e.pk.name,
         pk_type="uuid" if e.pk.id_kind == "uuid" else "int",
         row_fields=tuple(
@@ -180,7 +182,7 @@ def entity_view(e: Entity, app: App) -> EntityView:
         row_as_class=all(f.name.isidentifier() and not iskeyword(f.name) for f in fields),
         columns=tuple(
             ColumnView(
-                f.name, f"Mapped[{p.py_type(f)}{' | None' if f.nullable else ''}]", p.column_call(f)
+                f.attr, f"Mapped[{p.py_type(f)}{' | None' if f.nullable else ''}]", p.column_call(f)
             )
             for f in fields
         ),
@@ -213,12 +215,12 @@ def entity_view(e: Entity, app: App) -> EntityView:
             for f in fields
             if not f.is_auto
         ),
-        relations=tuple(_relation(r) for r in e.relations),
+        relations=tuple(_relation(r, app) for r in e.relations),
         enums=tuple(enum_view(f) for f in fields if f.enum),
         ops={o.name: (o.queue or "") for o in e.operations},
         cache_ttl=repr(e.cache_ttl),
         field_names=tuple(f.name for f in fields),
-        non_nullable=tuple(f.name for f in fields if not f.nullable and not f.is_auto),
+        non_nullable=tuple(f.attr for f in fields if not f.nullable and not f.is_auto),
         api=api_view(e, app, _input),
         page_args=page_args(e.name),
         permissions=permissions_literal(e),
@@ -287,7 +289,7 @@ def job_view(j: Job) -> JobView:
         inputs=tuple(_input(f) for f in j.payload),
         enums=tuple(enum_view(f) for f in j.payload if f.enum),
         entity=ej.entity if ej else "",
-        entity_module=snake(ej.entity) if ej else "",
+        entity_module=py_module(snake(ej.entity)) if ej else "",
         operation=ej.operation if ej else "",
         options=_options_expr(j),
         schedule=schedule,
@@ -305,7 +307,7 @@ def queue_view(q: Queue) -> QueueView:
     return QueueView(
         q=q,
         name=q.name,
-        module=snake(q.name),
+        module=q.module,
         concurrency=q.concurrency,
         rate_limit=rate,
         jobs=jobs,
@@ -319,8 +321,8 @@ class AppView:
     name: str
     entities: tuple[EntityView, ...]
     queues: tuple[QueueView, ...]
-    join_tables: tuple[tuple[str, str, str, str, str, str, str], ...]
-    has_mutations: bool
+    join_tables: tuple[tuple[str, str, str, str, str, str, str, str], ...]
+    """(table, left column, left reference, left type, right ..., Python name)"""
     max_page_size: int
     default_page_size: int
     package: str = "generated"
@@ -336,21 +338,22 @@ def app_view(app: App, package: str = "generated") -> AppView:
         (
             j.name,
             j.left_column,
-            f"{j.left_table}.id",
+            f"{j.left_table}.{j.left_pk}",
             _sa_fk_type(j.left_type),
             j.right_column,
-            f"{j.right_table}.id",
+            f"{j.right_table}.{j.right_pk}",
             _sa_fk_type(j.right_type),
+            py_module(j.name) if j.name not in _BASE_NAMES else j.name + "_",
         )  # fmt: skip
         for j in app.join_tables
     )
-    has_mut = any(set(v.ops) & {"create", "update", "delete"} for v in entities) or any(
-        q.user_jobs for q in queues
-    )
     return AppView(
-        app, app.name, entities, queues, joins, has_mut, app.max_page_size, app.default_page_size,
+        app, app.name, entities, queues, joins, app.max_page_size, app.default_page_size,
         package, p.extensions_call(app),
     )  # fmt: skip
+
+
+_BASE_NAMES = {"Base", "JSON_TYPE", "JOIN_TABLES", "OUTBOX", "DeclarativeBase", "outbox_table"}
 
 
 def _sa_fk_type(t: str) -> str:

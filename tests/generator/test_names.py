@@ -109,3 +109,45 @@ def test_filters_are_the_template_names() -> None:
         "upper_snake": upper_snake,
         "plural": plural_tail,
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "attr", "gql"),
+    [
+        ("title", "title", "title"),
+        ("created_at", "created_at", "createdAt"),
+        ("from", "from_", "from"),
+        ("class", "class_", "class"),
+        ("metadata", "metadata_", "metadata"),
+        ("datetime", "datetime_", "datetime"),
+        ("model_config", "model_config_", "modelConfig"),
+        ("title2", "title2", "title2"),
+        ("title_2", "title_2", "title_2"),  # camel would read back as title2
+        ("a__b", "a__b", "a__b"),
+        ("x_1a", "x_1a", "x_1a"),
+    ],
+)
+def test_python_attribute_and_graphql_name(name: str, attr: str, gql: str) -> None:
+    from flowgen_runtime.graphql import python_name
+
+    from generator.names import graphql_field_name, py_attr
+
+    assert py_attr(name) == attr
+    assert graphql_field_name(name) == gql
+    assert python_name(gql) == name  # what the runtime maps the GraphQL name back to
+
+
+def test_module_names_avoid_keywords_and_generated_names() -> None:
+    from generator.names import py_module
+
+    assert [py_module(n) for n in ("exam", "class", "import", "service", "query", "sa")] == [
+        "exam", "class_", "import_", "service_", "query_", "sa_",
+    ]  # fmt: skip
+
+
+def test_check_text_quotes_what_the_dialects_would() -> None:
+    from generator.render.pyexpr import sql_ident
+
+    assert [sql_ident(n) for n in ("price", "limit", "order", "user", "from", "Mixed")] == [
+        "price", '"limit"', '"order"', '"user"', '"from"', '"Mixed"',
+    ]  # fmt: skip

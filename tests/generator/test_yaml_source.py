@@ -45,3 +45,32 @@ def test_libyaml_and_python_parsers_agree(text: str, monkeypatch: pytest.MonkeyP
     fast = _parse(text, yaml.CSafeLoader, monkeypatch)
     assert fast == _parse(text, yaml.SafeLoader, monkeypatch)
     assert fast[0] == ("error" if text in BAD else "ok")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: b\x00\n", "control character '\\x00'"),
+        ("a: " + "[" * 10_000 + "]" * 10_000 + "\n", "nested deeper than"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+                for i in range(8)
+            ),
+            "aliases expanding",
+        ),
+        ("a: " + "x" * 1_000_001, "more than 1000000"),
+    ],
+)
+def test_hostile_yaml_is_a_positioned_error(text: str, message: str) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        load_yaml(text, "f.yaml")
+    assert message in info.value.message
+    assert info.value.line >= 1 and info.value.col >= 1
+
+
+def test_yaml_boolean_words_as_keys_stay_names() -> None:
+    assert load_yaml("on: 1\nno: 2\nnull: 3\ntrue: 4\n", "f.yaml").data == {
+        "on": 1, "no": 2, "null": 3, "true": 4,
+    }  # fmt: skip

@@ -1,0 +1,1 @@
+"""Your code: job handlers and custom resolvers."""
