@@ -128,7 +128,7 @@ def test_filters_are_the_template_names() -> None:
     ],
 )
 def test_python_attribute_and_graphql_name(name: str, attr: str, gql: str) -> None:
-    from flowgen_runtime.graphql import python_name
+    from flowgen_runtime.graphql.schema import python_name
 
     from generator.names import graphql_field_name, py_attr
 

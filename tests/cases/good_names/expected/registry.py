@@ -3,11 +3,12 @@
 
 from pathlib import Path
 
+from flowgen_runtime.graphql.extensions import Extensions
 from flowgen_runtime.graphql.registry import Registry
 
 from .models import Base
 from .queues import QUEUES
-from .resolvers import BINDABLES
+from .resolvers import BINDABLES, READS
 from .services import SERVICES
 from .workers import HANDLERS
 
@@ -15,6 +16,7 @@ REGISTRY = Registry(
     name="good_names",
     schema_dir=Path(__file__).resolve().parent / "schema",
     bindables=BINDABLES,
+    reads=READS,
     services=SERVICES,
     queues=QUEUES,
     handlers=HANDLERS,
@@ -22,4 +24,5 @@ REGISTRY = Registry(
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     max_page_size=100,
     default_page_size=20,
+    extensions=Extensions(),
 )

@@ -2,16 +2,18 @@
 
 from typing import Any
 
-from flowgen_runtime.jobs import JobContext
-from flowgen_runtime.jobs.main import app_context  # noqa: F401
+from flowgen_runtime import JobContext, app_context  # noqa: F401
+
+from generated.queues.class import ImportPayload
 
 
-async def import_(payload: Any, ctx: JobContext) -> Any:
+async def import_(payload: ImportPayload, ctx: JobContext) -> Any:
     """Handle `import` jobs.
 
-    `payload`: a validated `ImportPayload` (generated/queues/class.py).
-    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` gives
-    the app's services, e.g. `app_context(ctx).registry.services["User"]`.
+    `payload`: the validated payload (generated/queues/class.py).
+    `ctx`: job id, attempt, logger and `await ctx.progress(n)`; `app_context(ctx)` is a
+    context for the services, e.g. `await users.get(app_context(ctx), id)` with
+    `from generated.services import users`.
     """
     ctx.logger.info("import_ received %s", payload)
     return None

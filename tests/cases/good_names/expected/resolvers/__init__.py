@@ -8,4 +8,8 @@ BINDABLES = [
     *_jobs.BINDABLES,
 ]
 
-__all__ = ["BINDABLES"]
+READS = {
+    **order.READS,
+}
+
+__all__ = ["BINDABLES", "READS"]

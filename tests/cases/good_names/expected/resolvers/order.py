@@ -4,7 +4,7 @@
 from typing import Any
 
 from ariadne import EnumType, MutationType, ObjectType, QueryType
-from flowgen_runtime.graphql import reads, selects_total
+from flowgen_runtime.graphql.schema import Read, selects_total
 from graphql import GraphQLResolveInfo
 
 from ..models import JOIN_TABLES
@@ -54,13 +54,11 @@ order_group_enum_enum = EnumType(
 
 
 @query.field("order")
-@reads("get", "Order")
 async def resolve_order(_obj: Any, info: GraphQLResolveInfo, id: str) -> Any:
     return await service.get(info.context, id)
 
 
 @query.field("orders")
-@reads("list", "Order")
 async def resolve_orders(_obj: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return await service.connection(info.context, args, total=selects_total(info))
 
@@ -109,13 +107,11 @@ async def resolve_delete_orders(_obj: Any, info: GraphQLResolveInfo, where: dict
 
 
 @order.field("parent")
-@reads("relation", "Order", "parent")
 async def resolve_parent(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
     return await service.load(info.context, obj["parent_id"])
 
 
 @order.field("children")
-@reads("relation", "Order", "children")
 async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     parent = obj[service.meta.pk]
     return await service.load_children(
@@ -124,7 +120,6 @@ async def resolve_children(obj: dict[str, Any], info: GraphQLResolveInfo, **args
 
 
 @order.field("import")
-@reads("relation", "Order", "import")
 async def resolve_import(obj: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> Any:
     link = JOIN_TABLES["orders_import"]
     parent = obj[service.meta.pk]
@@ -132,5 +127,15 @@ async def resolve_import(obj: dict[str, Any], info: GraphQLResolveInfo, **args: 
         info.context, link, "order_id", "import_id", parent, args, total=selects_total(info)
     )
 
+
+READS = {
+    resolve_order: Read("get", "Order"),
+    resolve_orders: Read("list", "Order"),
+    resolve_parent: Read("relation", "Order", "parent"),
+    resolve_children: Read("relation", "Order", "children"),
+    resolve_import: Read("relation", "Order", "import"),
+}
+"""What each generated read resolver reads. The compiled executor answers a field with
+one SQL statement only when the schema's resolver *is* the function listed here."""
 
 BINDABLES = [query, mutation, order, order_field, group_field, order_group_enum_enum]

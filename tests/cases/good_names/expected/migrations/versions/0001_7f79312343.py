@@ -16,7 +16,7 @@ from flowgen_runtime import migrate as fg
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_caa1d1c012"
+revision: str = "0001_7f79312343"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
