@@ -12,11 +12,10 @@ from __future__ import annotations
 import keyword
 
 from ..names import pascal, plural_tail, snake
-from ..spec.errors import SpecErrors, suggest
+from ..spec.diagnostics import SpecErrors, suggest
 from ..spec.loader import LoadedSpecs
 from ..spec.models import BackoffSpec, EntitySpec, FieldSpec, JobOptionsSpec, QueueSpec
 from ..spec.yaml_source import YamlDoc
-from .context import Problems, source
 from .cycles import defer_cyclic_foreign_keys
 from .extensions import with_extensions
 from .fields import build_field, enum_type_name
@@ -37,6 +36,7 @@ from .ir import (
 )
 from .names_check import name_clashes
 from .permissions import attach_permissions, job_grants
+from .problems import Problems, source
 from .relations import Draft, resolve_relations
 from .schedule import cron_problem
 

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from ..spec.models import EntitySpec
 from ..spec.yaml_source import YamlDoc
-from .context import Problems
 from .ir import Computed, Entity
+from .problems import Problems
 
 
 def with_extensions(

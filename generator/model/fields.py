@@ -11,8 +11,8 @@ from typing import Any
 from ..names import pascal, snake
 from ..spec.models import FieldSpec
 from ..spec.yaml_source import Path, YamlDoc
-from .context import Problems, source
 from .ir import Default, EnumDef, Field
+from .problems import Problems, source
 
 _NUMERIC = {"int", "float", "decimal"}
 _TEXTUAL = {"string", "text"}

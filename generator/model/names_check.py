@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..names import camel, pascal, plural_tail
-from ..spec.errors import SpecError
+from ..spec.diagnostics import SpecError
 from .ir import Entity, Queue, Relation, Source
 
 RESERVED = {

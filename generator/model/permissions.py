@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..spec.errors import suggest
+from ..spec.diagnostics import suggest
 from ..spec.models import EntitySpec, GrantSpec
 from ..spec.yaml_source import YamlDoc
-from .context import Problems
 from .fields import default_violations
 from .ir import Entity, Field, Grant, Permission
+from .problems import Problems
 from .rules import RuleError, compile_rule
 
 OPERATIONS = ("read", "create", "update", "delete")

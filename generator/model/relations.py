@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..names import snake
-from ..spec.errors import suggest
+from ..spec.diagnostics import suggest
 from ..spec.models import EntitySpec, RelationSpec
 from ..spec.yaml_source import YamlDoc
-from .context import Problems, source
 from .ir import Field, ForeignKey, JoinTable, Relation, ScalarType, Source
+from .problems import Problems, source
 
 _ON_DELETE = {"cascade": "CASCADE", "set_null": "SET NULL", "restrict": "RESTRICT"}
 

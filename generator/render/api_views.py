@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..model.ir import App, Entity, Field, Relation
 from ..names import camel, pascal
-from . import graphql as g
+from . import sdl as g
 
 _FILTERS = {
     "string": "StringFilter", "text": "StringFilter", "int": "IntFilter", "float": "FloatFilter",

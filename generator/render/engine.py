@@ -20,7 +20,7 @@ from .. import __version__
 from ..model.ir import App
 from ..names import FILTERS
 from ..resources import templates_dir
-from .graphql import description
+from .sdl import description
 from .targets import TARGETS
 from .views import AppView, app_view
 

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from graphql import GraphQLError, Source, build_ast_schema, concat_ast, parse, validate_schema
 from graphql.validation.validate import validate_sdl
 
-from ..spec.errors import SpecError, SpecErrors
+from ..spec.diagnostics import SpecError, SpecErrors
 from .engine import header
 
 

@@ -10,8 +10,8 @@ from keyword import iskeyword
 
 from ..model.ir import App, Entity, Field, Job, Queue, Relation
 from ..names import camel, pascal, py_module, snake
-from . import graphql as g
 from . import pyexpr as p
+from . import sdl as g
 from .access import (
     hideable,
     job_grants_literal,

@@ -1,6 +1,6 @@
 """Step 1 of the pipeline: spec files -> validated pydantic specs (or every error)."""
 
-from .errors import SpecError, SpecErrors, suggest
+from .diagnostics import SpecError, SpecErrors, suggest
 from .loader import LoadedSpecs, load_specs
 from .models import EntitySpec, QueueSpec, json_schema
 

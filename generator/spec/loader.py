@@ -13,7 +13,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import SpecError, SpecErrors, suggest
+from .diagnostics import SpecError, SpecErrors, suggest
 from .models import AppSpec, EntitySpec, QueueSpec
 from .yaml_source import YamlDoc, YamlSyntaxError, load_yaml
 

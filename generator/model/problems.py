@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..spec.errors import SpecError
+from ..spec.diagnostics import SpecError
 from ..spec.yaml_source import Path, YamlDoc
 from .ir import Source
 
