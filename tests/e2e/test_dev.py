@@ -44,9 +44,10 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
     from flowgen_runtime.core.redis import embedded_redis_running, stop_embedded_redis
 
     shutil.copytree(REPO / "specs", tmp_path / "specs")
-    shutil.copytree(
-        REPO / "handlers", tmp_path / "handlers", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in ("handlers", "extensions"):  # the example's own code
+        shutil.copytree(
+            REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     port = free_port()
     env = child_env({"FLOWGEN_DATA_DIR": str(tmp_path / ".flowgen")})
     log = tmp_path / "dev.log"

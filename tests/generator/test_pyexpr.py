@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from generator.model.ir import Default, EnumDef, Field, ForeignKey
-from generator.render import graphql as g
 from generator.render import pyexpr as p
+from generator.render import sdl as g
 
 
 def field(name: str = "f", type: str = "string", **kw: Any) -> Field:
