@@ -30,6 +30,7 @@ import decimal
 import functools
 import hashlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -49,7 +50,7 @@ POLL_S = 0.01
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
+    if isinstance(value, decimal.Decimal | uuid.UUID):  # asyncpg's UUID: a subclass orjson refuses
         return str(value)
     raise TypeError(f"cannot cache {type(value).__name__}")
 

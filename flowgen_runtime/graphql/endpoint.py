@@ -32,7 +32,7 @@ from flowgen_runtime.auth.tokens import IdentityCache
 from flowgen_runtime.core import metrics
 from flowgen_runtime.core.errors import UnauthenticatedError
 from flowgen_runtime.core.logging import request_id as request_id_var
-from flowgen_runtime.data.context import caller_scope
+from flowgen_runtime.data.context import caller_scope, claims_read
 from flowgen_runtime.graphql.documents import Document, DocumentCache
 from flowgen_runtime.graphql.ops import incoming_request_id
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, TypeInfo
@@ -157,7 +157,9 @@ class GraphQLEndpoint:
         if ttl is not None and self.state.cache.redis is not None:
             # the raw body holds the query, operation name and variables: the same bytes
             # mean the same request (a body that differs only in spacing simply misses)
-            key = _response_key(raw, caller_scope(identity))
+            key = _response_key(
+                raw, caller_scope(identity, claims=claims_read(self.state.registry))
+            )
             body, version = await self.state.cache.response_get(key)
             if body is not None:
                 return 200, body

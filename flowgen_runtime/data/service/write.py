@@ -23,6 +23,7 @@ from flowgen_runtime.data.service.guard import (
     restrict,
     rows_rule,
     still_allowed,
+    unreadable_refs,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -33,10 +34,15 @@ class WriteMixin(ServiceBase):
         nested = {k: values.pop(k) for k in list(values) if k in self.meta.relations}
         return values, nested
 
+    def _as_read(self, ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+        """A written row as the caller reads it: fields hidden from it are null."""
+        hidden = ctx.hidden(self.meta)
+        return row if not hidden else {k: (None if k in hidden else v) for k, v in row.items()}
+
     async def create(self, ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
         rows, touched = await self._create_many(ctx, [data], ["input"])
         await self._invalidate(ctx, *touched)
-        return rows[0]
+        return self._as_read(ctx, rows[0])
 
     async def create_many(
         self, ctx: Context, items: Sequence[Mapping[str, Any]]
@@ -44,7 +50,7 @@ class WriteMixin(ServiceBase):
         """All rows or none: one transaction for the whole list."""
         rows, touched = await self._create_many(ctx, items, ["inputs"], indexed=True)
         await self._invalidate(ctx, *touched)
-        return rows
+        return [self._as_read(ctx, row) for row in rows]
 
     async def _create_many(
         self,
@@ -69,6 +75,9 @@ class WriteMixin(ServiceBase):
         out, touched = [], set()
         async with self._transaction(ctx) as s:
             for here, values, nested in prepared:
+                refused = await unreadable_refs(s, ctx, self.meta, values, here)
+                if refused:
+                    raise UserInputError(refused)
                 try:
                     result = await s.execute(
                         sa.insert(self.meta.table).values(**values).returning(*self._columns)
@@ -101,6 +110,9 @@ class WriteMixin(ServiceBase):
         touched: set[str] = set()
         mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
         async with self._transaction(ctx) as s:
+            refused = await unreadable_refs(s, ctx, self.meta, values, ["input"])
+            if refused:
+                raise UserInputError(refused)
             try:
                 if values:
                     stmt = sa.update(self.meta.table).where(mine).values(**values)
@@ -123,7 +135,7 @@ class WriteMixin(ServiceBase):
                 raise await self._write_error(ctx, exc, values) from None
             await s.commit()
         await self._invalidate(ctx, *touched)
-        return self._row(found)
+        return self._as_read(ctx, self._row(found))
 
     async def upsert(
         self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]
@@ -132,18 +144,26 @@ class WriteMixin(ServiceBase):
         Needs both create and update access; the update only touches a row the caller may
         update (ON CONFLICT ... DO UPDATE ... WHERE rule)."""
         create, update = ctx.access(self.meta, "create"), ctx.access(self.meta, "update")
-        values, nested = self._split(self._validate(self.meta.create_input, data))
-        values = restrict(self.meta, update, restrict(self.meta, create, values))
+        sent, nested = self._split(self._validate(self.meta.create_input, data))
+        # the insert takes the create grant's presets, the update only what the caller sent
+        # (and the update grant's presets): a field preset on create and readonly on update
+        # (an exam's author) is set by the insert and left alone by the update
+        values = restrict(self.meta, create, dict(sent))
+        changes = restrict(self.meta, update, dict(sent))
         missing = [k for k in lookup if values.get(k) is None]
         if missing:
             raise UserInputError(
                 [{"path": ["input", k], "message": "required to upsert"} for k in missing]
             )
         async with self._transaction(ctx) as s:
+            refused = await unreadable_refs(s, ctx, self.meta, values, ["input"])
+            if refused:
+                raise UserInputError(refused)
             stmt = _upsert_statement(
                 s.bind.dialect.name,
                 self.meta.table,
                 values,
+                changes,
                 lookup,
                 rows_rule(ctx, self.meta, update),
             )
@@ -169,7 +189,7 @@ class WriteMixin(ServiceBase):
                 raise await self._write_error(ctx, exc, values) from None
             await s.commit()
         await self._invalidate(ctx, *touched)
-        return row
+        return self._as_read(ctx, row)
 
     async def update_many(
         self, ctx: Context, where: Mapping[str, Any], data: Mapping[str, Any]
@@ -222,7 +242,7 @@ class WriteMixin(ServiceBase):
                 raise await explain_missing(s, ctx, self.meta, pk, "delete")
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
-        return self._row(found)
+        return self._as_read(ctx, self._row(found))
 
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
         access = ctx.access(self.meta, "delete")
@@ -257,14 +277,15 @@ class WriteMixin(ServiceBase):
 
 
 def _upsert_statement(
-    dialect: str, table: sa.Table, values: dict[str, Any], lookup: Sequence[str], rule: Any
-) -> Any:
-    """``INSERT ... ON CONFLICT (lookup) DO UPDATE`` for PostgreSQL or SQLite."""
+    dialect: str, table: sa.Table, values: dict[str, Any], update: dict[str, Any],
+    lookup: Sequence[str], rule: Any,
+) -> Any:  # fmt: skip
+    """``INSERT values ... ON CONFLICT (lookup) DO UPDATE SET update`` (PostgreSQL, SQLite)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(**values)
-    changes = {k: stmt.excluded[k] for k in values if k not in lookup}
+    changes: dict[str, Any] = {k: v for k, v in update.items() if k not in lookup}
     # with nothing to change, a no-op update still makes RETURNING give the existing row
     changes = changes or {k: stmt.excluded[k] for k in lookup}
     return stmt.on_conflict_do_update(index_elements=list(lookup), set_=changes, where=rule)
