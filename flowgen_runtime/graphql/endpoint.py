@@ -30,7 +30,7 @@ import orjson
 from ariadne import graphql
 from flowgen_runtime.auth.tokens import IdentityCache
 from flowgen_runtime.core import metrics
-from flowgen_runtime.core.errors import UnauthenticatedError
+from flowgen_runtime.core.errors import UNAVAILABLE, UnauthenticatedError
 from flowgen_runtime.core.logging import request_id as request_id_var
 from flowgen_runtime.data.context import caller_scope, claims_read
 from flowgen_runtime.graphql.documents import Document, DocumentCache
@@ -182,8 +182,11 @@ class GraphQLEndpoint:
         )  # fmt: skip
         success, result = await self._execute(doc, data, ctx, variables)
         body = orjson.dumps(result)
-        if key and ttl is not None and success and not result.get("errors"):
+        errors = result.get("errors")
+        if key and ttl is not None and success and not errors:
             await self.state.cache.response_set(key, version, body, ttl)
+        if errors and any((e.get("extensions") or {}).get("code") == UNAVAILABLE for e in errors):
+            return 503, body  # the database is away: retry later
         return (200 if success else 400), body
 
     async def _execute(

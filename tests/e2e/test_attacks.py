@@ -180,3 +180,47 @@ def test_no_lookup_by_a_hidden_field(pg_app: App, w: dict[str, Any]) -> None:
     for _ in range(2):  # the compiled plan and the cached one
         assert code(pg_app.gql(q, {"e": email}, as_=w["tokens"]["s1"])) == "FORBIDDEN"
     assert pg_app.data(q, {"e": email})["userByEmail"]["id"] == w["ids"]["t1"]  # admin
+
+
+# -- 6. bad values are BAD_USER_INPUT with their path -------------------------------------------
+
+
+def _deep(n: int) -> Any:
+    value: Any = 1
+    for _ in range(n):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($id: ID!) { user(id: $id) { id } }", {"id": "99999999999999999999"}),
+        ("query($id: ID!) { user(id: $id) { id } }", {"id": "3000000000"}),
+        ("query($w: UserWhere) { users(where: $w) { totalCount } }",
+         {"w": {"id": {"in": ["1", "99999999999999999999"]}}}),
+        ("query($a: String) { users(first: 1, after: $a) { totalCount } }",
+         {"a": "WzAsIDk5OTk5OTk5OTk5OTk5OTk5OTk5XQ=="}),
+        ("query($a: String) { users(first: 1, after: $a) { totalCount } }", {"a": "%%%"}),
+        ("query($w: ExamWhere) { exams(where: $w) { totalCount } }",
+         {"w": {"startsAt": {"gt": "9999-12-31T23:59:59-23:59"}}}),
+        ("query($w: ExamWhere) { exams(where: $w) { totalCount } }",
+         {"w": {"startsAt": {"lt": "0001-01-01T00:00:00+23:59"}}}),
+        ("query($w: CourseWhere) { courses(where: $w) { totalCount } }",
+         {"w": {"price": {"gt": "1e999999"}}}),
+        ("mutation($i: CreateSubmissionInput!) { createSubmission(input: $i) { id } }",
+         {"i": {"examId": "1", "studentId": "1", "answers": _deep(300)}}),
+        ("query($w: UserWhere) { users(where: $w) { totalCount } }",
+         {"w": {"id": {"in": [str(i) for i in range(1, 40_001)]}}}),
+        ("mutation($i: CreateExamInput!) { createExam(input: $i) { id } }",
+         {"i": {"slug": "big-fk", "title": "Big fk", "authorId": "99999999999"}}),
+    ],
+    ids=["id-int64", "id-int32", "in-int64", "cursor-range", "cursor-junk", "datetime-max",
+         "datetime-min", "decimal-exp", "json-deep", "in-40000", "fk-int64"],
+)  # fmt: skip
+def test_bad_values_are_bad_user_input(pg_app: App, query: str, variables: Any) -> None:
+    body = pg_app.gql(query, variables)
+    assert body.get("errors"), body
+    for error in body["errors"]:
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", body["errors"]
+        assert error["extensions"]["errors"][0]["path"], error

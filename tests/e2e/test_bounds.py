@@ -90,3 +90,12 @@ async def test_a_failing_read_releases_its_single_flight_lock(state: AppState) -
         assert time.monotonic() - started < 0.5  # the second did not wait for the lock
     assert calls == [1, 1]
     assert [k async for k in state.redis.scan_iter(match=f"{state.cache.ns}:q:*:lock")] == []
+
+
+def test_an_unreachable_database_answers_503_and_retryable(redis_url: str) -> None:
+    down = "postgresql://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    with client(down, redis_url) as c:
+        r = c.post("/graphql", json={"query": "{ users { totalCount } }"}, headers=AUTH)
+    assert r.status_code == 503, r.text
+    error = r.json()["errors"][0]
+    assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryable": True}

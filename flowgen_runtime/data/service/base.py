@@ -19,6 +19,7 @@ from flowgen_runtime.core.errors import UserInputError, from_validation
 from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
 from flowgen_runtime.data.meta import EntityMeta
+from flowgen_runtime.data.query.values import check_int
 from flowgen_runtime.jobs.outbox import current_outbox
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +39,7 @@ class ServiceBase:
                 return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
             if isinstance(raw, bool):
                 raise ValueError
-            return int(raw)
+            return check_int(int(raw))
         except (TypeError, ValueError):
             kind = "a UUID" if self.meta.pk_type == "uuid" else "an integer"
             raise UserInputError([{"path": where, "message": f"must be {kind} id"}]) from None
