@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .harness import App, token
+from .harness import JWT_SECRET, App, token
 
 pytestmark = pytest.mark.e2e
 
@@ -182,6 +182,20 @@ def test_no_lookup_by_a_hidden_field(pg_app: App, w: dict[str, Any]) -> None:
     assert pg_app.data(q, {"e": email})["userByEmail"]["id"] == w["ids"]["t1"]  # admin
 
 
+# -- 4. claims ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("roles", [{"admin": False}, 7, ["admin", 1]])
+def test_a_roles_claim_of_another_shape_is_unauthenticated(pg_app: App, roles: Any) -> None:
+    import time
+
+    import jwt
+
+    forged = jwt.encode({"sub": "5", "exp": int(time.time()) + 60, "roles": roles}, JWT_SECRET)
+    body = pg_app.gql("{ users(first: 1) { totalCount } }", as_=forged)
+    assert code(body) == "UNAUTHENTICATED"
+
+
 # -- 6. bad values are BAD_USER_INPUT with their path -------------------------------------------
 
 
@@ -200,7 +214,7 @@ def _deep(n: int) -> Any:
         ("query($w: UserWhere) { users(where: $w) { totalCount } }",
          {"w": {"id": {"in": ["1", "99999999999999999999"]}}}),
         ("query($a: String) { users(first: 1, after: $a) { totalCount } }",
-         {"a": "WzAsIDk5OTk5OTk5OTk5OTk5OTk5OTk5XQ=="}),
+         {"a": "eyJvIjpbImlkOmEiXSwidiI6Wzk5OTk5OTk5OTk5OTk5OTk5OTk5XX0"}),  # {"o": ["id:a"], "v": [99999999999999999999]}
         ("query($a: String) { users(first: 1, after: $a) { totalCount } }", {"a": "%%%"}),
         ("query($w: ExamWhere) { exams(where: $w) { totalCount } }",
          {"w": {"startsAt": {"gt": "9999-12-31T23:59:59-23:59"}}}),
