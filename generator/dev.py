@@ -51,6 +51,7 @@ def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
     worker = [sys.executable, "-m", "generator.cli", "worker", "--app", out.name]
     # Readable log lines in a terminal; JSON (the production default) when LOG_FORMAT says so.
     env = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT") or "console"}
+    env.setdefault("INTROSPECTION", "true")  # the GraphiQL explorer needs it
     # Their own session: a terminal's Ctrl-C reaches this process only, which stops each
     # child once (SIGTERM). Had they received the SIGINT too, that SIGTERM would be the
     # worker's second signal, which cancels its active jobs instead of finishing them.

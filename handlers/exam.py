@@ -26,7 +26,13 @@ def score(questions: list[dict[str, Any]], answers: dict[str, Any]) -> float:
 
 
 async def grade_submission(payload: Any, ctx: JobContext) -> Any:
-    """Score a submission against the exam's answer keys."""
+    """Score a submission against the exam's answer keys.
+
+    Runs as the caller who enqueued it: the submission and the questions are read with its
+    rules (a teacher reaches the submissions of its own exams only), so a submission it
+    cannot read is "missing". Only the grade itself is written as the system, since no
+    teacher may update submissions directly.
+    """
     app = app_context(ctx)
     submissions = app.registry.services["Submission"]
     questions = app.registry.services["Question"]
@@ -40,7 +46,7 @@ async def grade_submission(payload: Any, ctx: JobContext) -> Any:
     result = score(page["nodes"], sub["answers"] or {})
     await ctx.progress(90)
     await submissions.update(
-        app,
+        app.as_system(f"grading submission {sub['id']}, which the caller may read"),
         sub["id"],
         {"status": "graded", "score": result, "graded_at": dt.datetime.now(dt.UTC)},
     )

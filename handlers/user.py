@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgen_runtime import JobContext, UnrecoverableJobError, UserInputError, app_context
+from flowgen_runtime import (
+    ForbiddenError,
+    JobContext,
+    UnrecoverableJobError,
+    UserInputError,
+    app_context,
+)
 
 
 async def send_welcome_email(payload: Any, ctx: JobContext) -> Any:
-    """'Send' the welcome e-mail: the example logs it instead of talking to an SMTP server."""
+    """'Send' the welcome e-mail: the example logs it instead of talking to an SMTP server.
+
+    A caller may send it to itself, or to a user whose e-mail it may read (an admin). The
+    address is read as the system only after that check, and never returned: the result
+    is shown by ``jobStatus``.
+    """
     app = app_context(ctx)
-    user = await app.registry.services["User"].get(app, payload.user_id)
+    users = app.registry.services["User"]
+    user = await users.get(app, payload.user_id)  # as the caller
     if user is None:
         raise UnrecoverableJobError(f"user {payload.user_id} does not exist")
-    ctx.logger.info("welcome e-mail to %s", user["email"])
-    return {"sent_to": user["email"]}
+    own = app.identity is not None and app.identity.id == str(user["id"])
+    if user["email"] is None and not own:
+        raise ForbiddenError("you may only send the welcome e-mail to yourself")
+    if user["email"] is None:
+        user = await users.get(app.as_system("welcome e-mail to the caller itself"), user["id"])
+        assert user is not None
+    ctx.logger.info("welcome e-mail to user %s", user["id"])
+    return {"sent": True, "user_id": user["id"]}
 
 
 async def bulk_import(payload: Any, ctx: JobContext) -> Any:

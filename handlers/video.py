@@ -1,5 +1,6 @@
 """Video processing. Real transcoding is out of scope for the example: the handlers record
-the state changes a real pipeline would make, through the service layer."""
+the state changes a real pipeline would make, through the service layer, as the caller who
+enqueued the job (only a video's owner, or an admin, may change it)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Imports only :mod:`flowgen_runtime.core`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -40,6 +40,75 @@ class Identity:
     @cached_property
     def scope(self) -> str:
         return f"user:{self.id}|{','.join(sorted(self.roles))}"
+
+    def scope_with(self, paths: Iterable[str]) -> str:
+        """:attr:`scope` plus the value of each claim path (those the row rules read):
+        two tokens of one user with different claims never share a cached answer."""
+        values = {p: self.claim(p) for p in sorted(paths) if p != "id"}
+        if not values:
+            return self.scope
+        return f"{self.scope}|{json.dumps(values, sort_keys=True, default=str)}"
+
+    def record(self, paths: Iterable[str] = ()) -> dict[str, Any]:
+        """What a job stores of its caller: id, roles and the claims at ``paths`` (those
+        the spec's rules and presets read); :meth:`from_record` rebuilds the identity.
+
+        >>> Identity("7", frozenset({"student"}), {"org": {"id": 3}}).record(["org.id"])
+        {'id': '7', 'roles': ['student'], 'claims': {'org': {'id': 3}}}
+        """
+        claims: dict[str, Any] = {}
+        for path in sorted(paths):
+            value = self.claim(path) if path != "id" else None
+            if value is not None:
+                _put(claims, path, value)
+        return {"id": self.id, "roles": sorted(self.roles), "claims": claims}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Identity:
+        """The identity :meth:`record` stored (a ValueError if it is malformed)."""
+        roles, claims = record.get("roles"), record.get("claims") or {}
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ValueError("a job's caller record has no list of roles")
+        if record.get("id") is None or not isinstance(claims, Mapping):
+            raise ValueError("a job's caller record has no id or malformed claims")
+        return cls(str(record["id"]), frozenset(roles), dict(claims))
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+def rule_claims(permissions: Iterable[Permissions]) -> frozenset[str]:
+    """The claim paths (``$user.<path>``) that the row rules and presets of these
+    entities read, besides the user id.
+
+    >>> rule_claims([{"read": (Grant(row={"org_id": {"eq": {"$user": "org.id"}}}),)}])
+    frozenset({'org.id'})
+    """
+    found: set[str] = set()
+
+    def walk(template: Any) -> None:
+        if isinstance(template, Mapping):
+            if set(template) == {"$user"} and isinstance(template["$user"], str):
+                found.add(template["$user"])
+            for v in template.values():
+                walk(v)
+        elif isinstance(template, list | tuple):
+            for v in template:
+                walk(v)
+
+    for perms in permissions:
+        for grants in (perms or {}).values():
+            for g in grants:
+                walk(g.row)
+                for value in g.preset.values():
+                    if value.startswith("$user."):
+                        found.add(value.removeprefix("$user."))
+    found.discard("id")
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,20 @@ def authenticate(settings: Settings, header: str | None) -> Identity | None:
     user = dig(claims, settings.jwt_user_claim)
     if user is None:
         raise UnauthenticatedError(f"invalid token: no '{settings.jwt_user_claim}' claim")
-    roles = dig(claims, settings.jwt_roles_claim) or []
-    if isinstance(roles, str):
+    if isinstance(user, dict | list | bool) or (isinstance(user, str) and not user):
+        raise UnauthenticatedError(f"invalid token: '{settings.jwt_user_claim}' is not an id")
+    roles = dig(claims, settings.jwt_roles_claim)
+    if roles is None:
+        roles = []
+    elif isinstance(roles, str):
         roles = roles.split()
-    return Identity(str(user), frozenset(str(r) for r in roles), claims)
+    elif not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        # an object ({"admin": false}) would iterate as its keys, a number not at all
+        raise UnauthenticatedError(
+            f"invalid token: '{settings.jwt_roles_claim}' must be a list of strings "
+            "or a space-separated string"
+        )
+    return Identity(str(user), frozenset(roles), claims)
 
 
 class IdentityCache:

@@ -244,6 +244,32 @@ def _is_disconnect(exc: Exception) -> bool:
     return isinstance(exc, gone) or shutdown
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) means the database cannot be reached now:
+    connection refused or lost, the server shutting down or out of connections, the pool
+    exhausted. Such a request may simply be retried (HTTP 503, ``SERVICE_UNAVAILABLE``)."""
+    from asyncpg import exceptions as pg
+    from sqlalchemy import exc as sa_exc
+
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(
+            e, sa_exc.TimeoutError | pg.TooManyConnectionsError | pg.CannotConnectNowError
+        ):
+            return True
+        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, Exception) and _is_disconnect(e):
+            return True
+        stack += [getattr(e, "orig", None), e.__cause__, e.__context__]
+    return False
+
+
 def database_from_settings(settings: Settings) -> Database:
     """The :class:`Database` described by DATABASE_URL (or the embedded SQLite file)."""
     return Database(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,10 @@ class UnauthenticatedError(FlowgenError):
     code = "UNAUTHENTICATED"
 
 
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
+"""The code of an error a retry may not meet (the database unreachable): HTTP 503."""
+
+
 def from_validation(
     exc: ValidationError, prefix: Sequence[str | int] = ("input",)
 ) -> UserInputError:
@@ -65,6 +70,22 @@ def from_validation(
             msg = "unknown field"
         errors.append({"path": [*prefix, *loc], "message": msg})
     return UserInputError(errors)
+
+
+_VARIABLE = re.compile(
+    r"^Variable '\$(?P<name>\w+)' (?:has invalid value(?: at (?P<at>(?:\.\w+|\[\d+\])+))?: "
+    r"(?P<reason>.*)|.*)$",
+    re.DOTALL,
+)
+"""graphql-core's message for a variable value it (or a scalar's parser) refused."""
+
+
+def _variable_path(match: re.Match[str]) -> list[str | int]:
+    """``Variable '$w' has invalid value at .ids[2]: ...`` -> ``["w", "ids", 2]``."""
+    parts: list[str | int] = [match["name"]]
+    for part in re.findall(r"\.(\w+)|\[(\d+)\]", match["at"] or ""):
+        parts.append(part[0] or int(part[1]))
+    return parts
 
 
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
@@ -87,11 +108,31 @@ def _format_error(error: GraphQLError, debug: bool) -> dict[str, Any]:
     # validation problems, including a scalar refusing a literal (ValueError raised while
     # the document is validated, so the error has no path): the message is for the client
     parse_problem = error.path is None and isinstance(original, ValueError | TypeError)
+    variable = _VARIABLE.match(formatted.get("message", "")) if error.path is None else None
+    if variable is not None:  # a variable's value refused (by its type or a scalar)
+        formatted["extensions"] = {
+            "code": "BAD_USER_INPUT",
+            "errors": [
+                {
+                    "path": _variable_path(variable),
+                    "message": variable["reason"] or formatted["message"],
+                }
+            ],
+        }
+        return formatted
     if original is None or isinstance(original, GraphQLError) or parse_problem:
         ext = dict(formatted.get("extensions") or {})
         cost = "exceeds the maximum cost" in formatted.get("message", "")
         ext.setdefault("code", "QUERY_TOO_COSTLY" if cost else "GRAPHQL_VALIDATION_FAILED")
         formatted["extensions"] = ext
+        return formatted
+    from flowgen_runtime.core.db import is_unavailable  # (db imports this module)
+
+    if is_unavailable(original):
+        log.warning("database unavailable in %s: %s",
+                    ".".join(str(p) for p in error.path or []), original)  # fmt: skip
+        formatted["message"] = "The database is unavailable; retry shortly."
+        formatted["extensions"] = {"code": UNAVAILABLE, "retryable": True}
         return formatted
     log.error(
         "unhandled error in %s", ".".join(str(p) for p in error.path or []), exc_info=original

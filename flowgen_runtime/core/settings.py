@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     """Deepest field nesting a query may have (connections count two levels: edges, node)."""
     max_query_cost: int = Field(default=20000, gt=0)
     """Highest cost a query may have: each field costs 1, multiplied by first/last above it."""
+    max_query_fields: int = Field(default=1000, gt=0)
+    """Most fields (aliases included, fragments expanded) one operation may select."""
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    """Largest ``POST /graphql`` body (bytes); a larger one is refused with HTTP 413."""
+    max_header_bytes: int = Field(default=16_384, gt=0)
+    """Largest total size of a request's headers (bytes); more is refused with HTTP 431."""
+    document_cache_bytes: int = Field(default=16_777_216, gt=0)
+    """Total query text the parsed-document cache holds (bytes; least recently used out)."""
+    introspection: bool | None = None
+    """Answer ``__schema``/``__type`` queries (the GraphiQL explorer needs them); unset:
+    on only with ``FLOWGEN_DEBUG`` (and under ``gen dev``), off in production."""
     cache_prefix: str = "fg"
     """Key prefix of cached reads (several apps or test runs can share one Redis)."""
     compiled_execution: bool = True
@@ -123,6 +134,10 @@ class Settings(BaseSettings):
     plan_runner: bool = True
     """With ``compiled_execution``: run what one SQL statement does not answer on the plan
     runner; false: graphql-core runs it (``bench/executor_bench.py`` compares the two)."""
+
+    @property
+    def introspection_on(self) -> bool:
+        return self.debug if self.introspection is None else self.introspection
 
     @model_validator(mode="before")
     @classmethod

@@ -30,6 +30,7 @@ import decimal
 import functools
 import hashlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -49,7 +50,7 @@ POLL_S = 0.01
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
+    if isinstance(value, decimal.Decimal | uuid.UUID):  # asyncpg's UUID: a subclass orjson refuses
         return str(value)
     raise TypeError(f"cannot cache {type(value).__name__}")
 
@@ -190,15 +191,29 @@ class Cache:
             self._failed(exc)
             return await load()
         self.stats.misses += 1
-        value = await load()
+        try:
+            value = await load()
+            stored = dumps(value)
+        except BaseException:
+            # waiters in other processes would poll the lock until it expires: release it,
+            # so they load (and fail, or succeed) themselves at once
+            await self._unlock(lock)
+            raise
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.set(full, dumps(value), ex=ttl)
+                pipe.set(full, stored, ex=ttl)
                 pipe.delete(lock)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed(exc)
         return value
+
+    async def _unlock(self, lock: str) -> None:
+        assert self.redis is not None
+        try:
+            await self.redis.delete(lock)
+        except (RedisError, OSError) as exc:  # it expires after LOCK_MS anyway
+            self._failed(exc)
 
     async def _wait_for(self, full: str) -> bytes | None:
         assert self.redis is not None

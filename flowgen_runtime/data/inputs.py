@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from flowgen_runtime.data.query.values import check_int
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 
@@ -27,4 +28,6 @@ class InputModel(BaseModel):
             raise ValueError("cannot be null")
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain NUL characters")  # PostgreSQL cannot store them
+        if isinstance(value, int) and not isinstance(value, bool):
+            check_int(value)  # ids, foreign keys and int fields are 32-bit columns
         return value

@@ -15,7 +15,6 @@ from typing import Any
 import uvicorn
 from ariadne.asgi import GraphQL
 from ariadne.explorer import ExplorerGraphiQL
-from ariadne.validation import cost_validator
 from flowgen_runtime.core.errors import format_error
 from flowgen_runtime.core.logging import configure_logging
 from flowgen_runtime.core.settings import Settings, get_settings
@@ -24,8 +23,14 @@ from flowgen_runtime.graphql.documents import DocumentCache
 from flowgen_runtime.graphql.endpoint import GraphQLEndpoint
 from flowgen_runtime.graphql.execution import Executor
 from flowgen_runtime.graphql.ops import install as install_operations
-from flowgen_runtime.graphql.schema import connection_cost_map, depth_limit
+from flowgen_runtime.graphql.schema import (
+    connection_cost_map,
+    cost_rule,
+    depth_limit,
+    field_limit,
+)
 from flowgen_runtime.jobs.http import JOB_ROUTES
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -74,11 +79,11 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
 
     cost_map = connection_cost_map(registry.schema)
 
-    def cost_rule(variables: Any) -> list[Any]:
+    def cost_rules(variables: Any) -> list[Any]:
         return [
-            cost_validator(
-                maximum_cost=settings.max_query_cost, default_cost=1,
-                variables=variables if isinstance(variables, dict) else None, cost_map=cost_map,
+            cost_rule(
+                maximum_cost=settings.max_query_cost, default_page_size=registry.default_page_size,
+                cost_map=cost_map, variables=variables if isinstance(variables, dict) else None,
             )
         ]  # fmt: skip
 
@@ -87,9 +92,14 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
     explorer = GraphQL(registry.schema, explorer=ExplorerGraphiQL(title=f"{registry.name} GraphQL"))
 
     ttls = {name: service.meta.cache_ttl for name, service in registry.services.items()}
-    documents = DocumentCache(registry.schema, ttls, [depth_limit(settings.max_query_depth)])
+    static_rules = [depth_limit(settings.max_query_depth), field_limit(settings.max_query_fields)]
+    if not settings.introspection_on:
+        static_rules.append(NoSchemaIntrospectionCustomRule)
+    documents = DocumentCache(
+        registry.schema, ttls, static_rules, max_bytes=settings.document_cache_bytes
+    )
     endpoint = GraphQLEndpoint(
-        state, documents, rules=cost_rule, formatter=formatter, debug=settings.debug,
+        state, documents, rules=cost_rules, formatter=formatter, debug=settings.debug,
         explorer=explorer, logger=_SILENT_LOGGER,
         executor=(
             Executor(

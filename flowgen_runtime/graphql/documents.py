@@ -32,6 +32,7 @@ from graphql import (
     validate,
     visit,
 )
+from graphql.utilities import value_from_ast_untyped
 from graphql.validation import ASTValidationRule, specified_rules
 
 _SUFFIXES = ("Connection", "Edge", "Aggregate", "Group", "Numbers")
@@ -82,6 +83,7 @@ class DocumentCache:
         static_rules: Collection[type[ASTValidationRule]],
         size: int = 1000,
         dynamic_arguments: Collection[str] = ("first", "last"),
+        max_bytes: int = 16 << 20,
     ) -> None:
         self.schema = schema
         self.ttls = ttls
@@ -89,6 +91,9 @@ class DocumentCache:
         self.dynamic_arguments = frozenset(dynamic_arguments)
         """Arguments whose values the variable-dependent rules read (the cost's multipliers)."""
         self.size = size
+        self.max_bytes = max_bytes
+        """Bound of the query text held (a document's parsed form is a small multiple)."""
+        self.bytes = 0
         self._docs: OrderedDict[str, Document] = OrderedDict()
 
     def get(self, text: str) -> Document:
@@ -108,9 +113,13 @@ class DocumentCache:
                 for d in doc.node.definitions
                 if isinstance(d, OperationDefinitionNode)
             }
+        if len(text) > self.max_bytes:
+            return doc  # answered, never kept
         self._docs[text] = doc
-        if len(self._docs) > self.size:
-            self._docs.popitem(last=False)
+        self.bytes += len(text)
+        while len(self._docs) > self.size or self.bytes > self.max_bytes:
+            old, _ = self._docs.popitem(last=False)
+            self.bytes -= len(old)
         return doc
 
     def validate(
@@ -133,11 +142,13 @@ class DocumentCache:
         if doc.dynamic_variables is None:
             doc.dynamic_variables = _variables_in(doc.node, self.dynamic_arguments)
         given = variables if isinstance(variables, dict) else {}
+        # a variable's default counts as if given (`query($n: Int = 100)`)
+        given = {**_defaults(doc.node), **given}
         read = {name: given.get(name) for name in doc.dynamic_variables}
         key = orjson.dumps(read, option=orjson.OPT_SORT_KEYS)
         found = doc.dynamic_errors.get(key)
         if found is None:
-            found = validate(self.schema, doc.node, tuple(make_rules(variables)))
+            found = validate(self.schema, doc.node, tuple(make_rules(given)))
             if len(doc.dynamic_errors) >= 64:  # bounded: variables vary per request
                 doc.dynamic_errors.clear()
             doc.dynamic_errors[key] = found
@@ -151,6 +162,17 @@ class DocumentCache:
             return None
         ttls = [self.ttls[e] for e in entities]
         return None if any(t is None for t in ttls) else min(t for t in ttls if t is not None)
+
+
+def _defaults(node: DocumentNode) -> dict[str, Any]:
+    """Default values of the operations' variables (``query($n: Int = 100)``: ``{"n": 100}``)."""
+    out: dict[str, Any] = {}
+    for d in node.definitions:
+        if isinstance(d, OperationDefinitionNode):
+            for v in d.variable_definitions or ():
+                if v.default_value is not None:
+                    out.setdefault(v.variable.name.value, value_from_ast_untyped(v.default_value))
+    return out
 
 
 def _variables_in(node: DocumentNode, arguments: frozenset[str]) -> frozenset[str]:

@@ -30,9 +30,9 @@ import orjson
 from ariadne import graphql
 from flowgen_runtime.auth.tokens import IdentityCache
 from flowgen_runtime.core import metrics
-from flowgen_runtime.core.errors import UnauthenticatedError
+from flowgen_runtime.core.errors import UNAVAILABLE, UnauthenticatedError
 from flowgen_runtime.core.logging import request_id as request_id_var
-from flowgen_runtime.data.context import caller_scope
+from flowgen_runtime.data.context import caller_scope, claims_read
 from flowgen_runtime.graphql.documents import Document, DocumentCache
 from flowgen_runtime.graphql.ops import incoming_request_id
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, TypeInfo
@@ -45,8 +45,8 @@ log = logging.getLogger("flowgen.http")
 _NOT_JSON = object()
 
 
-def _error(message: str, status: int = 400) -> tuple[int, bytes]:
-    body = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+def _error(message: str, status: int = 400, code: str = "BAD_REQUEST") -> tuple[int, bytes]:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return status, orjson.dumps(body)
 
 
@@ -87,7 +87,9 @@ class GraphQLEndpoint:
         """Answer a POST in raw ASGI, with the request id, metrics and error logging."""
         started = time.perf_counter()
         auth = rid_header = None
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value) + 4
             if name == b"authorization":
                 auth = value.decode("latin-1")
             elif name == b"x-request-id":
@@ -96,7 +98,18 @@ class GraphQLEndpoint:
         token = request_id_var.set(rid)
         status, operation, responded = 500, "invalid", False
         try:
-            raw = await _body(receive)
+            settings = self.state.settings
+            if header_bytes > settings.max_header_bytes:
+                status, responded = 431, True
+                message = f"The request headers exceed {settings.max_header_bytes} bytes."
+                await _respond(send, status, _error(message, 431, "HEADERS_TOO_LARGE")[1], rid)
+                return
+            raw = await _body(receive, settings.max_body_bytes)
+            if raw is None:
+                status, responded = 413, True
+                message = f"The request body exceeds {settings.max_body_bytes} bytes."
+                await _respond(send, status, _error(message, 413, "BODY_TOO_LARGE")[1], rid)
+                return
             try:
                 data = orjson.loads(raw)
             except orjson.JSONDecodeError:
@@ -157,7 +170,9 @@ class GraphQLEndpoint:
         if ttl is not None and self.state.cache.redis is not None:
             # the raw body holds the query, operation name and variables: the same bytes
             # mean the same request (a body that differs only in spacing simply misses)
-            key = _response_key(raw, caller_scope(identity))
+            key = _response_key(
+                raw, caller_scope(identity, claims=claims_read(self.state.registry))
+            )
             body, version = await self.state.cache.response_get(key)
             if body is not None:
                 return 200, body
@@ -167,8 +182,11 @@ class GraphQLEndpoint:
         )  # fmt: skip
         success, result = await self._execute(doc, data, ctx, variables)
         body = orjson.dumps(result)
-        if key and ttl is not None and success and not result.get("errors"):
+        errors = result.get("errors")
+        if key and ttl is not None and success and not errors:
             await self.state.cache.response_set(key, version, body, ttl)
+        if errors and any((e.get("extensions") or {}).get("code") == UNAVAILABLE for e in errors):
+            return 503, body  # the database is away: retry later
         return (200 if success else 400), body
 
     async def _execute(
@@ -219,18 +237,23 @@ def _response_key(raw: bytes, scope: str) -> str:
     return digest.hexdigest()
 
 
-async def _body(receive: Any) -> bytes:
+async def _body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or None once it grows past ``limit`` bytes (the rest unread)."""
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
-        return body
-    chunks = [body]
+        return body if len(body) <= limit else None
+    chunks, size = [body], len(body)
     while message.get("more_body", False):
+        if size > limit:
+            return None
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 async def _respond(send: Any, status: int, body: bytes, rid: str) -> None:

@@ -7,6 +7,10 @@
 * :data:`SHARED_ENUMS` - bindings of the enums every schema has.
 * :func:`python_name` - GraphQL name -> Python name (``startsWith`` -> ``starts_with``).
 * :func:`depth_limit` - a validation rule refusing queries nested deeper than a limit.
+* :func:`field_limit` - one refusing operations selecting more fields (aliases included)
+  than a limit, or more than one introspection root field.
+* :func:`cost_rule` - Ariadne's cost validator, counting a list without ``first``/``last``
+  at the default page size and reading the operation's variable defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from ariadne import EnumType
+from ariadne.validation.query_cost import CostValidator
 from graphql import (
     ASTValidationRule,
     FieldNode,
@@ -136,6 +141,84 @@ def connection_cost_map(schema: GraphQLSchema) -> dict[str, dict[str, Any]]:
                     "multipliers": ["first", "last"],
                 }
     return out
+
+
+class _PagedCost(CostValidator):
+    """Ariadne's cost validator where a paginated field given neither ``first`` nor
+    ``last`` multiplies by the page size it will get (the default), not by one."""
+
+    default_page_size = 1
+
+    def get_multipliers_from_string(self, multipliers: list[str], field_args: dict) -> list[int]:
+        found = super().get_multipliers_from_string(multipliers, field_args)
+        if not found and {"first", "last"} & set(multipliers):
+            return [self.default_page_size]
+        return found
+
+
+def cost_rule(
+    *, maximum_cost: int, default_page_size: int, cost_map: dict[str, dict[str, Any]],
+    variables: Mapping[str, Any] | None,
+) -> type[ASTValidationRule]:  # fmt: skip
+    """The cost rule for one request's ``variables`` (operation defaults already merged
+    in by :meth:`~.documents.DocumentCache.validate`); error code ``QUERY_TOO_COSTLY``."""
+
+    class Cost(_PagedCost):
+        def __init__(self, context: Any) -> None:
+            super().__init__(
+                context, maximum_cost=maximum_cost, default_cost=1, cost_map=cost_map,
+                variables=dict(variables) if variables is not None else None,
+            )  # fmt: skip
+            self.default_page_size = default_page_size
+
+    return Cost
+
+
+_INTROSPECTION = frozenset({"__schema", "__type"})
+
+
+def field_limit(max_fields: int, max_introspection: int = 1) -> type[ASTValidationRule]:
+    """A validation rule: an operation selecting more than ``max_fields`` fields (every
+    alias counts, fragments are counted where spread) or more than ``max_introspection``
+    ``__schema``/``__type`` fields is refused (``QUERY_TOO_LARGE``)."""
+
+    class FieldLimit(ASTValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
+            ctx = self.context
+            counts = [0, 0]  # fields, introspection fields
+            _count(node.selection_set, ctx, counts, (), max_fields)
+            name = node.name.value if node.name else "anonymous"
+            if counts[0] > max_fields:
+                message = (
+                    f"Query '{name}' selects over {max_fields} fields; the limit is {max_fields}."
+                )
+            elif counts[1] > max_introspection:
+                message = f"Query '{name}' asks for the schema {counts[1]} times; once is enough."
+            else:
+                return
+            ctx.report_error(GraphQLError(message, node, extensions={"code": "QUERY_TOO_LARGE"}))
+
+    return FieldLimit
+
+
+def _count(
+    selection_set: SelectionSetNode | None, ctx: ASTValidationContext, counts: list[int],
+    spreads: tuple[str, ...], limit: int,
+) -> None:  # fmt: skip
+    if selection_set is None or counts[0] > limit:
+        return  # stop early: a fragment spread many times must not cost the count itself
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            counts[0] += 1
+            if sel.name.value in _INTROSPECTION:
+                counts[1] += 1
+            _count(sel.selection_set, ctx, counts, spreads, limit)
+        elif isinstance(sel, InlineFragmentNode):
+            _count(sel.selection_set, ctx, counts, spreads, limit)
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in spreads:
+            frag = ctx.get_fragment(sel.name.value)
+            if frag is not None:
+                _count(frag.selection_set, ctx, counts, (*spreads, sel.name.value), limit)
 
 
 def depth_limit(max_depth: int) -> type[ASTValidationRule]:

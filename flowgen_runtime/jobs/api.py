@@ -8,10 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flowgen_runtime.auth.access import resolve
+from flowgen_runtime.auth.access import Identity, resolve
 from flowgen_runtime.core.errors import ConflictError, NotFoundError, UserInputError
 from flowgen_runtime.core.naming import camel
-from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.context import Context, claims_read
 from flowgen_runtime.graphql.schema import python_name
 from flowgen_runtime.jobs import PayloadError, QueueDef, job_status, prepare
 from flowgen_runtime.jobs.enqueue import MAX_CLIENT_JOB_ID, META_KEY, job_id_problem
@@ -33,8 +33,9 @@ async def enqueue_job(
     """Validate and enqueue; payload errors come back as ``BAD_USER_INPUT`` naming each field.
 
     ``grants`` say who may enqueue (the spec's job ``permissions``; by default any signed-in
-    caller). The caller's id is stored with the job: ``jobStatus`` shows a job to the user
-    who enqueued it and to admin roles only. A client's job id (idempotency key) is scoped
+    caller). The caller is stored with the job (id, roles, the claims the spec's rules
+    read; see :func:`caller_record`): the worker acts as that caller, and ``jobStatus``
+    shows a job to the user who enqueued it and to admin roles only. A client's job id (idempotency key) is scoped
     to its user, so two users' keys never meet.
 
     Inside an open :func:`~flowgen_runtime.jobs.outbox.transaction` the job is held until that
@@ -50,7 +51,10 @@ async def enqueue_job(
         if owner is not None:
             job_id = f"u{owner}-{job_id}"
     try:
-        job = prepare(queue, name, dict(payload), job_id, ctx.request_id, owner=owner)
+        job = prepare(
+            queue, name, dict(payload), job_id, ctx.request_id, owner=owner,
+            caller=caller_record(ctx),
+        )  # fmt: skip
     except PayloadError as exc:
         # entity jobs wrap the mutation input as {"input": ...}; user jobs take it bare
         prefix: list[str | int] = [] if "." in name else ["input"]
@@ -72,6 +76,22 @@ async def enqueue_job(
     if key is not None:  # after the add: whichever request's job Redis kept is compared
         await _same_job_or_conflict(ctx, job, argument, key)
     return ref
+
+
+def caller_record(ctx: Context) -> dict[str, Any] | None:
+    """Who a job enqueued from ``ctx`` acts as: the caller's id, roles and the claims the
+    spec's rules and presets read; ``{"system": true}`` (plus the identity, for logs)
+    from a system context; ``None`` for an anonymous caller."""
+    identity = ctx.identity
+    record = None
+    if isinstance(identity, Identity):
+        record = identity.record(claims_read(ctx.registry))
+    elif identity is not None:  # an identity-like object of user code: its id and roles
+        roles = sorted(str(r) for r in getattr(identity, "roles", ()))
+        record = {"id": str(identity.id), "roles": roles, "claims": {}}
+    if ctx.system:
+        return {"system": True, **(record or {})}
+    return record
 
 
 async def _same_job_or_conflict(ctx: Context, job: Any, argument: str, key: str) -> None:

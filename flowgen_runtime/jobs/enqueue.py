@@ -13,7 +13,8 @@ raises :class:`PayloadError` listing every invalid field and nothing is queued.
 The job data stored in Redis is the payload in JSON mode (by alias, only the
 fields that were set; the worker fills defaults when it validates again, so a
 ``default_factory`` runs per attempt) plus one extra key, ``"_meta"``, holding
-``{"request_id": ...}``. Pydantic fields cannot
+``{"request_id": ..., "owner": ..., "caller": ...}`` (``caller``: who enqueued it, the
+record of ``Identity.record``, which the worker acts as). Pydantic fields cannot
 start with an underscore, so ``_meta`` never clashes with a payload field.
 
 ``job_id`` makes enqueueing idempotent: BullMQ ignores a second add with an id
@@ -108,7 +109,11 @@ def validate_payload(job: JobDef, payload: Payload) -> pydantic.BaseModel:
 
 
 def job_data(
-    model: pydantic.BaseModel, *, request_id: str | None, owner: str | None = None
+    model: pydantic.BaseModel,
+    *,
+    request_id: str | None,
+    owner: str | None = None,
+    caller: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The BullMQ job data for a validated payload: JSON-mode fields plus ``_meta``.
 
@@ -120,6 +125,8 @@ def job_data(
     meta: dict[str, Any] = {"request_id": request_id}
     if owner is not None:
         meta["owner"] = owner  # the user who enqueued it: job status is shown to them only
+    if caller is not None:
+        meta["caller"] = dict(caller)  # who the worker acts as (no record: anonymous)
     return {**data, META_KEY: meta}
 
 
@@ -167,13 +174,16 @@ def prepare(
     request_id: str | None = None,
     delay_ms: int | None = None,
     owner: str | None = None,
+    caller: Mapping[str, Any] | None = None,
 ) -> PreparedJob:
     """Validate ``payload`` (:class:`PayloadError` if invalid) and build the job's data and
     opts; a ``job_id`` BullMQ cannot take is a ValueError (see :func:`job_id_problem`)."""
     if job_id is not None and (problem := job_id_problem(job_id)) is not None:
         raise ValueError(f"job id {job_id!r} {problem}")
     job = queue.job(job_name)
-    data = job_data(validate_payload(job, payload), request_id=request_id, owner=owner)
+    data = job_data(
+        validate_payload(job, payload), request_id=request_id, owner=owner, caller=caller
+    )
     return PreparedJob(queue.name, job.name, data, _opts(job, job_id, delay_ms))
 
 

@@ -27,7 +27,7 @@ from flowgen_runtime.core import metrics
 from flowgen_runtime.core.logging import configure_logging
 from flowgen_runtime.core.processes import spawn_child
 from flowgen_runtime.core.settings import get_settings
-from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.context import Context, job_caller
 from flowgen_runtime.data.state import AppState
 from flowgen_runtime.jobs import JobContext, WorkerGroup, resolve_handler
 from flowgen_runtime.jobs.logstream import CoalescingStream
@@ -38,9 +38,19 @@ _CHILD = "FLOWGEN_WORKER_CHILD"  # set in the processes a --processes supervisor
 
 
 def app_context(job: JobContext) -> Context:
-    """A service context inside a job handler: ``ctx = app_context(job)``."""
-    state: AppState = job.extra["state"]
-    return state.context(request_id=job.request_id, system=True)
+    """A service context inside a job handler that acts as the caller who enqueued the
+    job (its rules, hidden fields, presets): ``app = app_context(job)``. A scheduled job
+    has no caller (anonymous). To act as the system, say so: ``app.as_system("why")``
+    (logged). A job a system context enqueued runs as the system (also logged)."""
+    return job_app_context(job.extra["state"], job)
+
+
+def job_app_context(state: AppState, job: JobContext) -> Context:
+    identity, system = job_caller(job.caller)
+    if system:
+        log.info("job %s/%s#%s runs as the system (a system context enqueued it)",
+                 job.queue, job.name, job.job_id)  # fmt: skip
+    return state.context(request_id=job.request_id, identity=identity, system=system)
 
 
 def _parser() -> argparse.ArgumentParser:

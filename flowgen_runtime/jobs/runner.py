@@ -133,7 +133,13 @@ class JobLogger(logging.LoggerAdapter[logging.Logger]):
 
 @dataclass
 class JobContext:
-    """What a handler knows about the job it runs; ``extra`` holds app resources."""
+    """What a handler knows about the job it runs; ``extra`` holds app resources.
+
+    ``caller`` is who enqueued the job, as its metadata recorded it (user id, roles and
+    the claims the spec's rules read; ``{"system": true, ...}`` for a job a system
+    context enqueued; ``None``: nobody, e.g. a scheduled job). ``app_context(job)`` acts
+    as that caller.
+    """
 
     job_id: str
     queue: str
@@ -143,6 +149,7 @@ class JobContext:
     logger: logging.LoggerAdapter[logging.Logger]
     progress: Callable[[int | dict[str, Any]], Awaitable[None]]
     extra: dict[str, Any] = field(default_factory=dict)
+    caller: Mapping[str, Any] | None = None
 
 
 def resolve_handler(dotted: str, *, where: str = "") -> Callable[..., Any]:
@@ -286,6 +293,7 @@ class WorkerGroup:
             logger=_job_logger(queue.name, job, meta.get("request_id")),
             progress=job.updateProgress,
             extra=dict(extra),
+            caller=meta.get("caller"),
         )
         started = time.monotonic()
         # Every log line of the job (services, libraries) carries its request and job id.

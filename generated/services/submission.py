@@ -145,7 +145,7 @@ META = EntityMeta(
                 anonymous=False,
                 row=None,
                 hidden=frozenset([]),
-                readonly=frozenset([]),
+                readonly=frozenset(["graded_at", "score", "status"]),
                 preset={"student_id": "$user.id"},
             ),
         ),

@@ -239,3 +239,47 @@ def test_the_cache_is_bounded_and_belongs_to_its_settings() -> None:
     other = IdentityCache(Settings(jwt_secret="another-secret-0123456789abcdef0123"))
     with pytest.raises(UnauthenticatedError, match="Signature"):
         other.authenticate(headers[2])
+
+
+@pytest.mark.parametrize("roles", [{"admin": False}, 7, ["admin", 1], True, [["admin"]]])
+def test_a_roles_claim_of_another_shape_is_refused(roles: object) -> None:
+    with pytest.raises(UnauthenticatedError, match="list of strings"):
+        auth(Settings(jwt_secret=SECRET), hs(roles=roles))
+
+
+def test_roles_as_a_list_a_string_or_absent() -> None:
+    settings = Settings(jwt_secret=SECRET)
+    for roles, expected in ((["a", "b"], {"a", "b"}), ("a b", {"a", "b"}), (None, set())):
+        found = auth(settings, hs(roles=roles))
+        assert found is not None and found.roles == expected
+
+
+def test_a_job_records_its_caller_and_the_worker_rebuilds_it() -> None:
+    from flowgen_runtime.auth.access import rule_claims
+    from flowgen_runtime.data.context import job_caller
+
+    grants = {
+        "read": (Grant(roles=frozenset({"t"}), row={"org_id": {"eq": {"$user": "org.id"}}}),),
+        "create": (Grant(roles=frozenset({"t"}), preset={"owner_id": "$user.id"}),),
+    }
+    paths = rule_claims([grants, None])
+    assert paths == {"org.id"}
+    me = Identity("7", frozenset({"t"}), {"org": {"id": 3}, "email": "secret@x.io", "exp": 1})
+    record = me.record(paths)
+    assert record == {"id": "7", "roles": ["t"], "claims": {"org": {"id": 3}}}  # nothing else
+    again, system = job_caller(record)
+    assert not system and again == me and again is not None and again.claim("org.id") == 3
+    assert resolve(grants, "read", again).rows == {"or": [{"org_id": {"eq": 3}}]}
+    assert job_caller(None) == (None, False)  # a scheduled job: anonymous
+    assert job_caller({"system": True}) == (None, True)
+    for bad in ({"id": "7", "roles": "admin"}, {"roles": []}, "admin"):
+        with pytest.raises(ForbiddenError):
+            job_caller(bad)
+
+
+def test_cache_scopes_include_the_claims_rules_read() -> None:
+    a = Identity("7", frozenset({"t"}), {"org": 1})
+    b = Identity("7", frozenset({"t"}), {"org": 2})
+    assert a.scope == b.scope  # id and roles alone: the old key
+    assert a.scope_with({"org"}) != b.scope_with({"org"})
+    assert a.scope_with(()) == a.scope

@@ -118,7 +118,8 @@ async def test_jobs_redis_did_not_take_are_relayed(ctx: Any, qdef: QueueDef) -> 
     assert await relay(ctx.db, ctx.jobs, ctx.outbox, older_than_s=0) == 1
     job = await ctx.jobs.queue(qdef.name).getJob("later-1")
     assert job is not None and job.name == "greet"
-    assert job.data == {"text": "later", "_meta": {"request_id": "req-durable"}}
+    meta = {"request_id": "req-durable", "caller": {"system": True}}  # a system context's job
+    assert job.data == {"text": "later", "_meta": meta}
     assert await _held(ctx) == []
     assert await relay(ctx.db, ctx.jobs, ctx.outbox, older_than_s=0) == 0
 
@@ -203,7 +204,8 @@ async def test_a_process_killed_between_commit_and_add_loses_no_job(
     finally:
         await survivor.stop()
     job = await raw.getJob("dead-1")
-    assert job is not None and job.data["_meta"] == {"request_id": "req-dead"}
+    meta = {"request_id": "req-dead", "caller": {"system": True}}  # a system context's job
+    assert job is not None and job.data["_meta"] == meta
     assert await _held(ctx) == []
 
 

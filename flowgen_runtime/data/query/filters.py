@@ -89,6 +89,10 @@ def build_where(
     return sa.and_(sa.true(), *parts)
 
 
+MAX_IN_VALUES = 5000
+"""Longest ``in`` / ``notIn`` list (each value is a bind parameter; PostgreSQL takes 32767)."""
+
+
 def _field(kind: str, col: Any, ops: Mapping[str, Any], path: Path) -> ColumnElement[bool]:
     insensitive = ops.get("mode") == "insensitive"
     parts: list[ColumnElement[bool]] = []
@@ -99,6 +103,9 @@ def _field(kind: str, col: Any, ops: Mapping[str, Any], path: Path) -> ColumnEle
         if op == "is_null":
             parts.append(col.is_(None) if raw else col.isnot(None))
         elif op in ("in", "not_in"):
+            if len(raw) > MAX_IN_VALUES:
+                message = f"at most {MAX_IN_VALUES} values (got {len(raw)})"
+                raise UserInputError([{"path": here, "message": message}])
             values = [coerce(kind, v, [*here, i]) for i, v in enumerate(raw)]
             target = [v.lower() for v in values] if insensitive and kind in _TEXT else values
             expr = _fold(col, insensitive, kind).in_(target)

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flowgen_runtime.core.errors import UserInputError
+from flowgen_runtime.auth.access import FULL
+from flowgen_runtime.core.errors import ForbiddenError, UserInputError
 from flowgen_runtime.data.meta import EntityMeta, RelationMeta
 from flowgen_runtime.data.query.values import coerce
 from sqlalchemy.exc import IntegrityError
@@ -26,13 +27,17 @@ async def apply_nested(
 ) -> set[str]:  # fmt: skip
     """Run every nested operation; return the names of the entities it wrote to.
 
-    ``guard(target_meta, op, table)`` gives the caller's rule for ``op`` on the target (and
-    its preset values), raising when it has no access: nested creates need create access,
-    connect/disconnect of has-many rows need update access, links need read access.
+    ``guard(target_meta, op, table)`` gives the caller's rule for ``op`` on the target and
+    its ``Access``, raising when it has none: nested creates need create access (readonly
+    fields refused, presets applied, the rule checked on the new row, foreign keys to
+    readable rows only), connect/disconnect of has-many rows and many-to-many links need
+    update access on the target rows (a link changes both sides). A target whose create
+    (or update, for connect/disconnect) is queued refuses the nested write: it would run
+    inline what the spec queues.
     ``events(target_meta, op, **facts)`` gives the target's write hooks and an event for
     them: a nested create runs its create hooks, a connect/disconnect of has-many rows
     their update hooks (links of a many-to-many change no row of the target: no hooks)."""
-    guard = guard or _open
+    guard = guard or _Open()
     events = events or _no_events
     touched: set[str] = set()
     for name, ops in nested.items():
@@ -49,8 +54,24 @@ async def apply_nested(
     return touched
 
 
-def _open(_meta: EntityMeta, _op: str, _table: Any = None) -> tuple[Any, Mapping[str, Any]]:
-    return sa.true(), {}
+class _Open:
+    def __call__(self, _meta: EntityMeta, _op: str, _table: Any = None) -> tuple[Any, Any]:
+        return sa.true(), FULL
+
+    async def refs(self, *_args: Any) -> None:
+        return None
+
+
+def _not_queued(target: EntityMeta, op: str, ops: Mapping[str, Any], keys: tuple[str, ...],
+                path: Path) -> None:  # fmt: skip
+    queue = target.operations.get(op)
+    given = [k for k in keys if ops.get(k)]
+    if queue and given:
+        message = (
+            f"{target.name} {op}s are queued (queue {queue!r}): "
+            f"use the {target.name} mutation, not a nested {given[0]}"
+        )
+        raise UserInputError([{"path": [*path, k], "message": message} for k in given])
 
 
 def _no_events(_meta: EntityMeta, _op: str, **_facts: Any) -> tuple[Any, Any]:
@@ -78,12 +99,15 @@ async def _has_many(
     ops: Mapping[str, Any], path: Path, guard: Any, events: Any,
 ) -> None:  # fmt: skip
     t = target.table
+    _not_queued(target, "create", ops, ("create",), path)
+    _not_queued(target, "update", ops, ("connect", "disconnect"), path)
     creates = ops.get("create") or []
     if creates:
-        _, preset = guard(target, "create")
+        rule, access = guard(target, "create")
     for i, item in enumerate(creates):
         here = [*path, "create", i]
-        values = {**item, **preset, rel.fk: parent}
+        values = _restrict(target, access, {**item, rel.fk: parent}, here)
+        await guard.refs(session, target, {**values, rel.fk: None}, here)
         hooks, event = events(target, "create", data=values, path=here)
         if hooks.has("before_create"):
             await hooks.run("before_create", event)
@@ -94,8 +118,14 @@ async def _has_many(
                 row = dict((await session.execute(stmt)).mappings().one())
         except IntegrityError as exc:
             raise registry.services[target.name]._integrity(exc, here) from None
+        new = row[target.pk]
+        if (
+            await session.scalar(sa.select(t.c[target.pk]).where(t.c[target.pk] == new, rule))
+            is None
+        ):
+            raise ForbiddenError(f"not allowed to create this {target.name}")
         if hooks.has("after_create"):
-            _, event = events(target, "create", id=row[target.pk], row=row, path=here)
+            _, event = events(target, "create", id=new, row=row, path=here)
             await hooks.run("after_create", event)
     for op, value in (("connect", parent), ("disconnect", None)):
         ids = _ids(target, ops.get(op) or [], [*path, op])
@@ -139,9 +169,7 @@ async def _many_to_many(
     mine, theirs = link.c[rel.self_column], link.c[rel.target_column]
     connect = _ids(target, ops.get("connect") or [], [*path, "connect"])
     if connect:
-        pk = target.table.c[target.pk]
-        rule, _ = guard(target, "read")
-        found = set((await session.execute(sa.select(pk).where(pk.in_(connect), rule))).scalars())
+        found = await _updatable(session, guard, target, connect)
         _missing(target, connect, found, [*path, "connect"])
         linked = set(
             (
@@ -157,4 +185,31 @@ async def _many_to_many(
             await session.execute(sa.insert(link), rows)
     disconnect = _ids(target, ops.get("disconnect") or [], [*path, "disconnect"])
     if disconnect:
+        found = await _updatable(session, guard, target, disconnect)
+        _missing(target, disconnect, found, [*path, "disconnect"])
         await session.execute(sa.delete(link).where(mine == parent, theirs.in_(disconnect)))
+
+
+async def _updatable(
+    session: AsyncSession, guard: Any, target: EntityMeta, ids: list[Any]
+) -> set[Any]:
+    """Which of ``ids`` the caller may update: a many-to-many link changes the target too.
+    A target it cannot update at all is refused (FORBIDDEN); a row it cannot reach looks
+    missing."""
+    pk = target.table.c[target.pk]
+    rule, _ = guard(target, "update")
+    return set((await session.execute(sa.select(pk).where(pk.in_(ids), rule))).scalars())
+
+
+def _restrict(
+    target: EntityMeta, access: Any, values: dict[str, Any], path: Path
+) -> dict[str, Any]:
+    """The nested create's values after the caller's readonly fields and presets."""
+    preset = {k: coerce(target.field_types[k], v, [*path, k]) for k, v in access.preset.items()}
+    refused = sorted(k for k in values if k in access.readonly and k not in preset) + sorted(
+        k for k, v in preset.items() if values.get(k) is not None and str(values[k]) != str(v)
+    )
+    if refused:
+        names = ", ".join(refused)
+        raise ForbiddenError(f"you may not set {names} on {target.name}")
+    return {**values, **preset}

@@ -9,6 +9,34 @@ from typing import Any
 
 from flowgen_runtime.core.errors import UserInputError
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""The range of ``int`` fields and integer ids (32-bit columns, as GraphQL's ``Int``)."""
+DECIMAL_EXPONENT = 1000
+"""Largest decimal exponent accepted (``1e999999`` would overflow every numeric type)."""
+
+
+def check_int(value: int) -> int:
+    """``value`` if a 32-bit column holds it, else a ValueError."""
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueError(f"out of range ({INT_MIN} to {INT_MAX})")
+    return value
+
+
+def check_datetime(value: dt.datetime) -> dt.datetime:
+    """``value`` if it is a UTC instant Python (and the database) can represent."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("out of range") from None
+    return value
+
+
+def check_decimal(value: decimal.Decimal) -> decimal.Decimal:
+    if not value.is_finite() or abs(value.adjusted()) > DECIMAL_EXPONENT:
+        raise ValueError("out of range")
+    return value
+
 
 def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
     """``kind`` is the field's value type (``int``, ``uuid``, ``datetime`` ...)."""
@@ -20,23 +48,24 @@ def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
         if kind == "int":
             if isinstance(value, bool):
                 raise ValueError
-            return int(value)
+            return check_int(int(value))
         if kind == "uuid":
             return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         if kind == "float":
             return float(value)
         if kind == "decimal":
-            return value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+            return check_decimal(
+                value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+            )
         if kind == "datetime":
-            return (
+            return check_datetime(
                 value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
             )
         if kind == "date":
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-    except (TypeError, ValueError, decimal.InvalidOperation):
-        raise UserInputError(
-            [{"path": path, "message": f"not a valid {kind}: {value!r}"}]
-        ) from None
+    except (TypeError, ValueError, OverflowError, decimal.InvalidOperation):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise UserInputError([{"path": path, "message": f"not a valid {kind}: {shown}"}]) from None
     return value
 
 

@@ -12,9 +12,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from flowgen_runtime.auth.access import AUTHENTICATED, Grant
-from flowgen_runtime.data.context import Context
+from flowgen_runtime.core.errors import UserInputError
+from flowgen_runtime.data.context import Context, job_caller
 from flowgen_runtime.data.service.base import Row
-from flowgen_runtime.data.service.guard import explain_missing, restrict, rows_rule
+from flowgen_runtime.data.service.guard import (
+    explain_missing,
+    restrict,
+    rows_rule,
+    unreadable_refs,
+)
 from flowgen_runtime.data.service.read import ReadMixin
 from flowgen_runtime.data.service.write import WriteMixin
 from pydantic import BaseModel
@@ -38,7 +44,7 @@ class EntityService(ReadMixin[Row], WriteMixin[Row]):
         from flowgen_runtime.jobs.api import enqueue_job
 
         queue = ctx.registry.queues[self.meta.operations[op]]
-        # permission was checked by the caller of _enqueue; the worker runs it as system
+        # checked now for an early answer; the worker runs the inline mutation as the caller
         return await enqueue_job(
             ctx, queue, f"{self.meta.name}.{op}", payload, job_id=key, grants=_CHECKED
         )
@@ -49,6 +55,7 @@ class EntityService(ReadMixin[Row], WriteMixin[Row]):
         """Checked now (role, readonly fields, presets from the caller's claims), run later."""
         access = ctx.access(self.meta, "create")
         values = restrict(self.meta, access, dict(data))
+        await self._readable_refs(ctx, values)
         return await self._enqueue(ctx, "create", {"input": values}, idempotency_key)
 
     async def enqueue_update(
@@ -56,6 +63,7 @@ class EntityService(ReadMixin[Row], WriteMixin[Row]):
     ) -> Any:
         access = await self._reachable(ctx, id, "update")
         values = restrict(self.meta, access, dict(data))
+        await self._readable_refs(ctx, values)
         return await self._enqueue(ctx, "update", {"id": str(id), "input": values}, idempotency_key)
 
     async def enqueue_delete(
@@ -64,8 +72,15 @@ class EntityService(ReadMixin[Row], WriteMixin[Row]):
         await self._reachable(ctx, id, "delete")
         return await self._enqueue(ctx, "delete", {"id": str(id)}, idempotency_key)
 
+    async def _readable_refs(self, ctx: Context, values: Mapping[str, Any]) -> None:
+        """Foreign keys to rows the caller cannot read are refused now (and again later)."""
+        async with ctx.db.read() as reader:
+            refused = await unreadable_refs(reader, ctx, self.meta, values, ["input"])
+        if refused:
+            raise UserInputError(refused)
+
     async def _reachable(self, ctx: Context, id: Any, op: str) -> Any:
-        """The caller may ``op`` this row now (the worker performs it as system later)."""
+        """The caller may ``op`` this row now (the worker checks again, as the caller)."""
         pk = self.parse_id(id)
         access = ctx.access(self.meta, op)
         # a read: on the autocommit reader, which repeats it on a connection found dead
@@ -79,10 +94,16 @@ class EntityService(ReadMixin[Row], WriteMixin[Row]):
 
 
 def entity_job_handler(service: EntityService[Any], op: str) -> Callable[..., Any]:
-    """The worker-side handler of a queued mutation: runs it through the service layer."""
+    """The worker-side handler of a queued mutation: the inline mutation, run later as the
+    caller who enqueued it (every row rule, preset, readonly field and nested rule checked
+    again); its result, the written row, reads as that caller reads it (hidden fields
+    null), since ``jobStatus`` shows it."""
 
     async def handler(payload: BaseModel, job: Any) -> Any:
-        ctx = job.extra["state"].context(request_id=job.request_id, system=True)
+        identity, system = job_caller(getattr(job, "caller", None))
+        ctx = job.extra["state"].context(
+            request_id=job.request_id, identity=identity, system=system
+        )
         data = payload.model_dump(mode="json", exclude_unset=True)
         if op == "create":
             row = await service.create(ctx, data["input"], via="queued")

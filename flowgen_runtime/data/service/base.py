@@ -20,6 +20,7 @@ from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
 from flowgen_runtime.data.hooks import EntityHooks, WriteEvent
 from flowgen_runtime.data.meta import EntityMeta
+from flowgen_runtime.data.query.values import check_int
 from flowgen_runtime.jobs.outbox import current_outbox, transaction
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -47,7 +48,7 @@ class ServiceBase(Generic[Row]):
                 return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
             if isinstance(raw, bool):
                 raise ValueError
-            return int(raw)
+            return check_int(int(raw))
         except (TypeError, ValueError):
             kind = "a UUID" if self.meta.pk_type == "uuid" else "an integer"
             raise UserInputError([{"path": where, "message": f"must be {kind} id"}]) from None

@@ -8,7 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from flowgen_runtime.auth.access import Access
 from flowgen_runtime.core.db import ReadConnection
-from flowgen_runtime.core.errors import ForbiddenError, NotFoundError
+from flowgen_runtime.core.errors import (
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    UserInputError,
+)
 from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
 from flowgen_runtime.data.hooks import EntityHooks, WriteEvent
@@ -20,14 +25,45 @@ from sqlalchemy.sql.elements import ColumnElement
 
 
 def restrict(meta: EntityMeta, access: Access, values: dict[str, Any]) -> dict[str, Any]:
-    """Refuse fields the caller may not set; fill values preset from its claims."""
+    """Refuse fields the caller may not set (``readonly`` of a create or an update grant);
+    fill values preset from its claims (a value equal to the preset is accepted)."""
     preset = {k: coerce(meta.field_types[k], v, [k]) for k, v in access.preset.items()}
-    refused = sorted(k for k in values if k in access.readonly)
+    refused = sorted(k for k in values if k in access.readonly and k not in preset)
     conflicts = sorted(k for k, v in preset.items() if k in values and str(values[k]) != str(v))
     if refused or conflicts:
         names = ", ".join(camel(k) for k in refused + conflicts)
         raise ForbiddenError(f"you may not set {names} on {meta.name}")
     return {**values, **preset}
+
+
+async def unreadable_refs(
+    s: Any, ctx: Context, meta: EntityMeta, values: Mapping[str, Any], prefix: list[str | int]
+) -> list[dict[str, Any]]:
+    """Foreign keys in ``values`` naming a row the caller cannot read: refused as if the
+    row did not exist (linking to a row is not a way to learn it exists, nor to attach
+    data to what one cannot see). Targets the caller reads in full are left to the
+    database's foreign key."""
+    errors = []
+    for rel in meta.relations.values():
+        if rel.kind != "belongs_to" or values.get(rel.fk) is None or ctx.system:
+            continue
+        target = ctx.registry.services[rel.target].meta
+        try:
+            read = ctx.access(target, "read")
+        except (ForbiddenError, UnauthenticatedError):
+            read = None
+        if read is not None and read.rows is None:
+            continue
+        t = target.table
+        found = None
+        if read is not None:
+            rule = rows_rule(ctx, target, read)
+            pk = coerce(target.pk_type, values[rel.fk], [*prefix, camel(rel.fk)])
+            found = await s.scalar(sa.select(t.c[target.pk]).where(t.c[target.pk] == pk, rule))
+        if found is None:
+            message = f"no {rel.target} with id {values[rel.fk]}"
+            errors.append({"path": [*prefix, camel(rel.fk)], "message": message})
+    return errors
 
 
 def rows_rule(
@@ -69,16 +105,30 @@ async def still_allowed(
     return n == len(set(pks))
 
 
-def nested_guard(ctx: Context) -> Any:
-    """For nested writes: the target's rule for ``op`` (raises if the caller has none)."""
+class NestedGuard:
+    """For nested writes: ``guard(meta, op, table)`` is the target's rule for ``op`` and
+    the caller's access (raises if it has none); :meth:`refs` refuses foreign keys to
+    rows the caller cannot read (see :func:`unreadable_refs`)."""
 
-    def guard(
-        meta: EntityMeta, op: str, table: Any = None
-    ) -> tuple[ColumnElement[bool], Mapping[str, Any]]:
-        access = ctx.access(meta, op)
-        return rows_rule(ctx, meta, access, table), access.preset
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
-    return guard
+    def __call__(
+        self, meta: EntityMeta, op: str, table: Any = None
+    ) -> tuple[ColumnElement[bool], Access]:
+        access = self.ctx.access(meta, op)
+        return rows_rule(self.ctx, meta, access, table), access
+
+    async def refs(
+        self, s: Any, meta: EntityMeta, values: Mapping[str, Any], path: list[str | int]
+    ) -> None:
+        errors = await unreadable_refs(s, self.ctx, meta, values, path)
+        if errors:
+            raise UserInputError(errors)
+
+
+def nested_guard(ctx: Context) -> NestedGuard:
+    return NestedGuard(ctx)
 
 
 def nested_events(ctx: Context, session: Any) -> Any:

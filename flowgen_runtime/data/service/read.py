@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flowgen_runtime.core.errors import UserInputError
+from flowgen_runtime.core.errors import ForbiddenError, UserInputError
+from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
 from flowgen_runtime.data.query.aggregate import aggregate_query, aggregate_rows
 from flowgen_runtime.data.query.filters import Scope, involved, visible
@@ -57,6 +58,10 @@ class ReadMixin(ServiceBase[Row]):
         """One row by a unique field set, e.g. ``{"slug": "algebra"}``."""
         values = {k: coerce(self.meta.field_types[k], v, [k]) for k, v in lookup.items()}
         ctx.access(self.meta, "read")  # refuse before touching the cache
+        hidden = sorted(set(values) & ctx.hidden(self.meta))
+        if hidden:  # an answer or none would tell the hidden value: refused like a filter
+            names = ", ".join(camel(k) for k in hidden)
+            raise ForbiddenError(f"you may not look up {self.meta.name} by {names}")
 
         async def load() -> dict[str, Any] | None:
             stmt = self._select().where(*(self.meta.table.c[k] == v for k, v in values.items()))

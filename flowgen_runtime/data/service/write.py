@@ -8,7 +8,7 @@ runs in a savepoint of that transaction instead, and the invalidation waits for 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flowgen_runtime.core.db import is_fk_violation
@@ -24,6 +24,7 @@ from flowgen_runtime.data.service.guard import (
     restrict,
     rows_rule,
     still_allowed,
+    unreadable_refs,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -34,16 +35,23 @@ class WriteMixin(ServiceBase[Row]):
         nested = {k: values.pop(k) for k in list(values) if k in self.meta.relations}
         return values, nested
 
+    def _as_read(self, ctx: Context, row: Row) -> Row:
+        """A written row as the caller reads it: fields hidden from it are null."""
+        hidden = ctx.hidden(self.meta)
+        if not hidden:
+            return row
+        return cast(Row, {k: (None if k in hidden else v) for k, v in row.items()})
+
     async def create(self, ctx: Context, data: Mapping[str, Any], *, via: str = "mutation") -> Row:
         rows, touched = await self._create_many(ctx, [data], ["input"], via=via)
         await self._invalidate(ctx, *touched)
-        return rows[0]
+        return self._as_read(ctx, rows[0])
 
     async def create_many(self, ctx: Context, items: Sequence[Mapping[str, Any]]) -> list[Row]:
         """All rows or none: one transaction for the whole list."""
         rows, touched = await self._create_many(ctx, items, ["inputs"], indexed=True, via="bulk")
         await self._invalidate(ctx, *touched)
-        return rows
+        return [self._as_read(ctx, row) for row in rows]
 
     async def _create_many(
         self,
@@ -69,6 +77,9 @@ class WriteMixin(ServiceBase[Row]):
         out, touched, hooks = [], set(), self.hooks
         async with self._transaction(ctx) as s:
             for here, values, nested in prepared:
+                refused = await unreadable_refs(s, ctx, self.meta, values, here)
+                if refused:
+                    raise UserInputError(refused)
                 if hooks.has("before_create"):
                     event = self._event(ctx, s, "create", data=values, path=here, via=via)
                     await hooks.run("before_create", event)
@@ -109,6 +120,9 @@ class WriteMixin(ServiceBase[Row]):
         mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
         hooks = self.hooks
         async with self._transaction(ctx) as s:
+            refused = await unreadable_refs(s, ctx, self.meta, values, ["input"])
+            if refused:
+                raise UserInputError(refused)
             if hooks.has("before_update"):
                 event = self._event(ctx, s, "update", id=pk, data=values, path=["input"], via=via)
                 await hooks.run("before_update", event)
@@ -139,7 +153,7 @@ class WriteMixin(ServiceBase[Row]):
                 await hooks.run("after_update", event)
             await s.commit()
         await self._invalidate(ctx, *touched)
-        return self._row(found)
+        return self._as_read(ctx, self._row(found))
 
     async def upsert(self, ctx: Context, lookup: Sequence[str], data: Mapping[str, Any]) -> Row:
         """Insert, or update the fields given where the unique ``lookup`` fields match.
@@ -147,8 +161,12 @@ class WriteMixin(ServiceBase[Row]):
         update (ON CONFLICT ... DO UPDATE ... WHERE rule). With write hooks, the row is
         looked up first, to run the create or the update hooks."""
         create, update = ctx.access(self.meta, "create"), ctx.access(self.meta, "update")
-        values, nested = self._split(self._validate(self.meta.create_input, data))
-        values = restrict(self.meta, update, restrict(self.meta, create, values))
+        sent, nested = self._split(self._validate(self.meta.create_input, data))
+        # the insert takes the create grant's presets, the update only what the caller sent
+        # (and the update grant's presets): a field preset on create and readonly on update
+        # (an exam's author) is set by the insert and left alone by the update
+        values = restrict(self.meta, create, dict(sent))
+        changes = restrict(self.meta, update, dict(sent))
         missing = [k for k in lookup if values.get(k) is None]
         if missing:
             raise UserInputError(
@@ -156,6 +174,9 @@ class WriteMixin(ServiceBase[Row]):
             )
         hooks = self.hooks
         async with self._transaction(ctx) as s:
+            refused = await unreadable_refs(s, ctx, self.meta, values, ["input"])
+            if refused:
+                raise UserInputError(refused)
             op, existing = "create", None
             if hooks:
                 match = sa.and_(*(self.meta.table.c[k] == values[k] for k in lookup))
@@ -170,6 +191,7 @@ class WriteMixin(ServiceBase[Row]):
                 s.bind.dialect.name,
                 self.meta.table,
                 values,
+                changes,
                 lookup,
                 rows_rule(ctx, self.meta, update),
             )
@@ -193,7 +215,7 @@ class WriteMixin(ServiceBase[Row]):
                 await hooks.run(f"after_{op}", event)
             await s.commit()
         await self._invalidate(ctx, *touched)
-        return row
+        return self._as_read(ctx, row)
 
     async def update_many(
         self, ctx: Context, where: Mapping[str, Any], data: Mapping[str, Any]
@@ -270,7 +292,7 @@ class WriteMixin(ServiceBase[Row]):
                 await hooks.run("after_delete", event)
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
-        return self._row(found)
+        return self._as_read(ctx, self._row(found))
 
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
         access = ctx.access(self.meta, "delete")
@@ -321,14 +343,15 @@ class WriteMixin(ServiceBase[Row]):
 
 
 def _upsert_statement(
-    dialect: str, table: sa.Table, values: dict[str, Any], lookup: Sequence[str], rule: Any
-) -> Any:
-    """``INSERT ... ON CONFLICT (lookup) DO UPDATE`` for PostgreSQL or SQLite."""
+    dialect: str, table: sa.Table, values: dict[str, Any], update: dict[str, Any],
+    lookup: Sequence[str], rule: Any,
+) -> Any:  # fmt: skip
+    """``INSERT values ... ON CONFLICT (lookup) DO UPDATE SET update`` (PostgreSQL, SQLite)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(**values)
-    changes = {k: stmt.excluded[k] for k in values if k not in lookup}
+    changes: dict[str, Any] = {k: v for k, v in update.items() if k not in lookup}
     # with nothing to change, a no-op update still makes RETURNING give the existing row
     changes = changes or {k: stmt.excluded[k] for k in lookup}
     return stmt.on_conflict_do_update(index_elements=list(lookup), set_=changes, where=rule)

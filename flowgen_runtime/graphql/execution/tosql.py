@@ -182,6 +182,8 @@ class _Builder:
         assert sub is not None
         if read.kind == "list":
             return self.connection(meta, sub, args, None)
+        if read.kind == "lookup" and set(args) & self.ctx.hidden(meta):
+            raise LookupError("a lookup by a hidden field")  # the services refuse it
         t = self.alias(meta)
         conds = [visible(self.scope, meta, t, {}, [])]
         for arg, raw in args.items():
