@@ -45,3 +45,13 @@ def to_json(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | uuid.UUID | decimal.Decimal):
         return value.isoformat() if isinstance(value, dt.date) else str(value)
     return value
+
+
+_FROM_JSON = {"uuid", "decimal", "datetime", "date"}
+
+
+def from_json(kind: str, value: Any) -> Any:
+    """The inverse of :func:`to_json` for a value of field type ``kind`` (a cached row)."""
+    if value is None or kind not in _FROM_JSON:
+        return value
+    return coerce(kind, value, [])
