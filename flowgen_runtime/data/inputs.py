@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -12,7 +13,8 @@ class InputModel(BaseModel):
 
     Optional inputs are typed ``T | None`` with a ``None`` default that is never validated,
     so leaving a field out is fine; an explicit ``null`` for a field listed in
-    ``_non_nullable`` is refused with an error on that field.
+    ``_non_nullable`` is refused with an error on that field. Datetimes are written in UTC
+    (a naive one is taken as UTC): SQLite would keep only the wall time of another offset.
     """
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
@@ -25,4 +27,8 @@ class InputModel(BaseModel):
             raise ValueError("cannot be null")
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("must not contain NUL characters")  # PostgreSQL cannot store them
+        if isinstance(value, dt.datetime):
+            return (
+                value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+            )
         return value

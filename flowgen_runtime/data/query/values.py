@@ -28,7 +28,7 @@ def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
         if kind == "decimal":
             return value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
         if kind == "datetime":
-            return (
+            return utc(
                 value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
             )
         if kind == "date":
@@ -40,9 +40,19 @@ def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
     return value
 
 
+def utc(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC; a naive datetime is UTC already (SQLite hands those back).
+
+    Every datetime is written and compared in UTC: SQLite keeps only the wall time, so
+    ``12:00+02:00`` stored as is would read back as ``12:00`` UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def to_json(value: Any) -> Any:
     """A column value as JSON (for cursors)."""
-    if isinstance(value, dt.datetime | dt.date | uuid.UUID | decimal.Decimal):
+    if isinstance(value, dt.datetime):
+        return utc(value).isoformat()
+    if isinstance(value, dt.date | uuid.UUID | decimal.Decimal):
         return value.isoformat() if isinstance(value, dt.date) else str(value)
     return value
 
