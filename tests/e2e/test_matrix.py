@@ -325,6 +325,16 @@ CASES_READ: dict[str, tuple[str, Callable[[Oracle], Any]]] = {
                       lambda o: _items(o, lambda i: i["kind"] == "LARGE" and i["active"])),
     "int-float": (_filter("{qty: {lte: 3}, ratio: {gt: 0.01}}"),
                   lambda o: _items(o, lambda i: i["qty"] <= 3 and i["ratio"] is not None and i["ratio"] > 0.01)),
+    "string-case-sensitive": (
+        _filter('{OR: [{title: {startsWith: "alpha"}}, {title: {contains: "AMMA"}}, {title: {endsWith: "Two"}},'
+                ' {title: {contains: "lpha"}}, {title: {endsWith: "%_"}}, {note: {contains: ""}}]}'),
+        lambda o: _items(o, lambda i: i["title"].startswith("alpha") or "AMMA" in i["title"]
+                         or i["title"].endswith(("Two", "%_")) or "lpha" in i["title"] or i["note"] is not None),
+    ),
+    "string-insensitive": (
+        _filter('{title: {startsWith: "alpha", endsWith: "TWO", mode: INSENSITIVE}}'),
+        lambda o: _items(o, lambda i: i["title"].lower().startswith("alpha") and i["title"].lower().endswith("two")),
+    ),
     "json-null": (_filter("{meta: {isNull: true}}"), lambda o: _items(o, lambda i: i["meta"] is None)),
     "fk-and-parent-filter": (
         _filter('{shelf: {label: {eq: "B"}, openedOn: {isNull: true}}}'),
