@@ -302,7 +302,7 @@ CASES_READ: dict[str, tuple[str, Callable[[Oracle], Any]]] = {
             for i in _by_id(o["items"])]}},
     ),
     "tags-to-shelves": (
-        f"{{ tags(orderBy: [{{field: ID}}]) {{ nodes {{ {TAG} shelves(orderBy: [{{field: LABEL}}]) {{ nodes {{ {SHELF} }} }} }} }} }}",
+        f"{{ tags(where: {{id: {{gte: \"1\"}}}}, orderBy: [{{field: ID}}]) {{ nodes {{ {TAG} shelves(orderBy: [{{field: LABEL}}]) {{ nodes {{ {SHELF} }} }} }} }} }}",
         lambda o: {"tags": {"nodes": [
             {**t, "shelves": {"nodes": sorted(
                 [s for s in o["shelves"] if {"shelfId": s["id"], "tagId": t["id"]} in o["shelf_tags"]],
@@ -334,6 +334,10 @@ CASES_READ: dict[str, tuple[str, Callable[[Oracle], Any]]] = {
     "string-insensitive": (
         _filter('{title: {startsWith: "alpha", endsWith: "TWO", mode: INSENSITIVE}}'),
         lambda o: _items(o, lambda i: i["title"].lower().startswith("alpha") and i["title"].lower().endswith("two")),
+    ),
+    "integer-id-range": (
+        _filter('{id: {gt: "2", lte: "10"}, NOT: {id: {gte: "5", lt: "6"}}}'),
+        lambda o: _items(o, lambda i: 2 < int(i["id"]) <= 10 and int(i["id"]) != 5),
     ),
     "json-null": (_filter("{meta: {isNull: true}}"), lambda o: _items(o, lambda i: i["meta"] is None)),
     "fk-and-parent-filter": (
