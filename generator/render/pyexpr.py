@@ -131,7 +131,7 @@ def _check_sql(f: Field) -> list[tuple[str, str]]:
         out.append((f"{c}_max", f"{c} <= {_num(f.max)}"))
     if f.min_length:
         out.append((f"{c}_min_length", f"length({c}) >= {f.min_length}"))
-    if f.max_length and f.type == "text":
+    if f.max_length:  # VARCHAR(n) alone: SQLite ignores n
         out.append((f"{c}_max_length", f"length({c}) <= {f.max_length}"))
     return out
 

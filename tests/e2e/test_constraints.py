@@ -19,6 +19,9 @@ GOOD = "INSERT INTO courses (slug, title, price, published) VALUES ('good-slug',
 BAD = {
     "pattern": "INSERT INTO courses (slug, title, price, published) VALUES ('Bad Slug', 'A title', 1, {false})",
     "min length": "INSERT INTO courses (slug, title, price, published) VALUES ('s2', 'ab', 1, {false})",
+    "max length": "INSERT INTO courses (slug, title, price, published) VALUES ('s5', '"
+    + "x" * 201
+    + "', 1, {false})",
     "range": "INSERT INTO courses (slug, title, price, published) VALUES ('s3', 'A title', -5, {false})",
     "not null": "INSERT INTO courses (slug, price, published) VALUES ('s4', 1, {false})",
     "unique": GOOD,

@@ -581,3 +581,15 @@ def _wait_job(client: TestClient, ref: dict[str, Any], db: Database) -> dict[str
         assert db.worker is not None and db.worker.poll() is None, "the worker exited"
         time.sleep(0.1)
     return status
+
+
+def test_string_max_lengths_hold_in_both_databases(databases: list[Database]) -> None:
+    """VARCHAR(n) alone is not enforced by SQLite: a CHECK is, for every writer."""
+    for db in databases:
+        with db._connect() as cur:
+            shelf = "SELECT id FROM shelves WHERE label = 'C'"
+            insert = f"INSERT INTO items (title, qty, price, active, kind, shelf_id) SELECT {{}}, 0, 1, {'1' if db.kind == 'sqlite' else 'true'}, 'small', ({shelf})"  # fmt: skip
+            cur.execute(insert.format("'" + "x" * 20 + "'"))  # at the limit: fine
+            with pytest.raises(Exception, match="(?i)check|too long"):
+                cur.execute(insert.format("'" + "x" * 21 + "'"))
+            cur.connection.rollback()

@@ -14,6 +14,7 @@ class Shelf(Base):
     """A UUID-keyed parent."""
 
     __tablename__ = "shelves"
+    __table_args__ = (sa.CheckConstraint("length(label) <= 40", name="label_max_length"),)
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
     label: Mapped[str] = mapped_column(sa.String(40), nullable=False)

@@ -10,6 +10,8 @@ from .base import Base
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
+        sa.CheckConstraint("length(slug) <= 80", name="slug_max_length"),
+        sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
         sa.UniqueConstraint(
             "author_id",
             "slug",

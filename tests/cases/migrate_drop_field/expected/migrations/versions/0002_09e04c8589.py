@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_4b93daafa5"
-down_revision: str | None = "0001_97e64e4890"
+revision: str = "0002_09e04c8589"
+down_revision: str | None = "0001_3d4fa2bae8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

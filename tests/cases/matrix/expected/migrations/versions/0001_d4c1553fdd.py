@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_e93083febd"
+revision: str = "0001_d4c1553fdd"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -41,12 +41,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("label", sa.String(length=40), nullable=False),
         sa.Column("opened_on", sa.Date(), nullable=True),
+        sa.CheckConstraint("length(label) <= 40", name=op.f("ck_shelves_label_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shelves")),
     )
     op.create_table(
         "tags",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=30), nullable=False),
+        sa.CheckConstraint("length(name) <= 30", name=op.f("ck_tags_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
     )
     op.create_table(
@@ -78,6 +80,7 @@ def upgrade() -> None:
         ),
         sa.Column("ref", sa.Uuid(), nullable=True),
         sa.Column("shelf_id", sa.Uuid(), nullable=False),
+        sa.CheckConstraint("length(title) <= 20", name=op.f("ck_items_title_max_length")),
         sa.ForeignKeyConstraint(
             ["shelf_id"], ["shelves.id"], name=op.f("fk_items_shelf_id_shelves"), ondelete="CASCADE"
         ),

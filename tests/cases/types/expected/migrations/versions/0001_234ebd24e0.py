@@ -14,7 +14,7 @@ from flowgen_runtime import migrate as fg
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_dbcb263b83"
+revision: str = "0001_234ebd24e0"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -56,6 +56,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint("length(details) <= 5000", name=op.f("ck_products_details_max_length")),
+        sa.CheckConstraint("length(name) <= 80", name=op.f("ck_products_name_max_length")),
         sa.CheckConstraint("length(name) >= 2", name=op.f("ck_products_name_min_length")),
         sa.CheckConstraint("price <= 99999.5", name=op.f("ck_products_price_max")),
         sa.CheckConstraint("price >= 0", name=op.f("ck_products_price_min")),

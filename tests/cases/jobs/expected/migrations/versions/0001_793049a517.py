@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001_de96cad296"
+revision: str = "0001_793049a517"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -37,6 +37,10 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(length=255), nullable=False),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "length(recipient) <= 255", name=op.f("ck_messages_recipient_max_length")
+        ),
+        sa.CheckConstraint("length(subject) <= 200", name=op.f("ck_messages_subject_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
     )
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001_005695682e"
+revision: str = "0001_e5406eedd0"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -26,6 +26,7 @@ def upgrade() -> None:
         "authors",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
+        sa.CheckConstraint("length(name) <= 100", name=op.f("ck_authors_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_authors")),
     )
     op.create_table(
@@ -33,6 +34,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True, comment="Self-reference."),
+        sa.CheckConstraint("length(name) <= 60", name=op.f("ck_categories_name_max_length")),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["categories.id"],
@@ -49,6 +51,7 @@ def upgrade() -> None:
         "tags",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(length=40), nullable=False),
+        sa.CheckConstraint("length(label) <= 40", name=op.f("ck_tags_label_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("label", name=op.f("uq_tags_label")),
     )
@@ -59,6 +62,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
         sa.Column("category_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("length(slug) <= 80", name=op.f("ck_posts_slug_max_length")),
+        sa.CheckConstraint("length(title) <= 200", name=op.f("ck_posts_title_max_length")),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["authors.id"],
