@@ -21,6 +21,7 @@ class Course(Base):
         sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
         sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
         sa.CheckConstraint("price >= 0", name="price_min"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

@@ -24,6 +24,7 @@ class Exam(Base):
         sa.CheckConstraint("duration_minutes <= 600", name="duration_minutes_max"),
         sa.CheckConstraint("pass_mark >= 0", name="pass_mark_min"),
         sa.CheckConstraint("pass_mark <= 100", name="pass_mark_max"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

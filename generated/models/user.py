@@ -19,6 +19,7 @@ class User(Base):
         sa.CheckConstraint(pattern_match("email", "^[^@\\s]+@[^@\\s]+$"), name="email_pattern"),
         sa.CheckConstraint("length(name) >= 1", name="name_min_length"),
         sa.CheckConstraint("length(name) <= 120", name="name_max_length"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

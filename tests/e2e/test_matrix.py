@@ -593,3 +593,16 @@ def test_string_max_lengths_hold_in_both_databases(databases: list[Database]) ->
             with pytest.raises(Exception, match="(?i)check|too long"):
                 cur.execute(insert.format("'" + "x" * 21 + "'"))
             cur.connection.rollback()
+
+
+def test_ids_of_deleted_rows_are_never_reused(databases: list[Database]) -> None:
+    """PostgreSQL sequences never go back; SQLite tables are AUTOINCREMENT."""
+    create = 'mutation { createTag(input: {name: "tmp"}) { id } }'
+    delete = "mutation($id: ID!) { deleteTag(id: $id) { id } }"
+    for db in databases:
+        client = db.configs[1].client  # cache on, graphql-core
+        last = _post(client, create)["createTag"]["id"]
+        _post(client, delete, {"id": last})
+        again = _post(client, create)["createTag"]["id"]
+        _post(client, delete, {"id": again})
+        assert int(again) > int(last), db.kind

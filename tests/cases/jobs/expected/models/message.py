@@ -14,6 +14,7 @@ class Message(Base):
     __table_args__ = (
         sa.CheckConstraint("length(recipient) <= 255", name="recipient_max_length"),
         sa.CheckConstraint("length(subject) <= 200", name="subject_max_length"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

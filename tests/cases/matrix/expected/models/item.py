@@ -16,7 +16,10 @@ class Item(Base):
     """An integer-keyed child of a UUID parent, with one field of every value type."""
 
     __tablename__ = "items"
-    __table_args__ = (sa.CheckConstraint("length(title) <= 20", name="title_max_length"),)
+    __table_args__ = (
+        sa.CheckConstraint("length(title) <= 20", name="title_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(20), nullable=False)

@@ -11,7 +11,10 @@ class Tag(Base):
     """An integer-keyed side of a many-to-many with a UUID-keyed entity."""
 
     __tablename__ = "tags"
-    __table_args__ = (sa.CheckConstraint("length(name) <= 30", name="name_max_length"),)
+    __table_args__ = (
+        sa.CheckConstraint("length(name) <= 30", name="name_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(30), nullable=False)

@@ -12,6 +12,7 @@ class User(Base):
     __table_args__ = (
         sa.CheckConstraint("length(email) <= 120", name="email_max_length"),
         sa.CheckConstraint("length(full_name) <= 80", name="full_name_max_length"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

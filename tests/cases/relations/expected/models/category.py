@@ -16,6 +16,7 @@ class Category(Base):
             "parent_id",
             "name",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

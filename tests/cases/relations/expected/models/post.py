@@ -16,6 +16,7 @@ class Post(Base):
             "author_id",
             "slug",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

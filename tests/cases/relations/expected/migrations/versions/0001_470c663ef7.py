@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001_e5406eedd0"
+revision: str = "0001_470c663ef7"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.CheckConstraint("length(name) <= 100", name=op.f("ck_authors_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_authors")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "categories",
@@ -42,6 +43,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_categories")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_categories_parent_id"), "categories", ["parent_id"], unique=False)
     op.create_index(
@@ -54,6 +56,7 @@ def upgrade() -> None:
         sa.CheckConstraint("length(label) <= 40", name=op.f("ck_tags_label_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("label", name=op.f("uq_tags_label")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "posts",
@@ -78,6 +81,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
         sa.UniqueConstraint("author_id", "slug", name=op.f("uq_posts_author_id_slug")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_posts_author_id"), "posts", ["author_id"], unique=False)
     op.create_index(op.f("ix_posts_category_id"), "posts", ["category_id"], unique=False)

@@ -30,8 +30,8 @@ import sqlalchemy as sa
 from alembic import op
 from flowgen_runtime import migrate as fg
 
-revision: str = "0002_3d4fa2bae8"
-down_revision: str | None = "0001_c59cb7db5d"
+revision: str = "0002_b3a37addfa"
+down_revision: str | None = "0001_803656ce9b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.CheckConstraint("length(name) <= 40", name=op.f("ck_tags_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "article_tags",

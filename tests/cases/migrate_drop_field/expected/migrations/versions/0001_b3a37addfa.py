@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001_3d4fa2bae8"
+revision: str = "0001_b3a37addfa"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.CheckConstraint("length(name) <= 40", name=op.f("ck_tags_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "users",
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.CheckConstraint("length(full_name) <= 80", name=op.f("ck_users_full_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "articles",
@@ -67,6 +69,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_articles_author_id"), "articles", ["author_id"], unique=False)
     op.create_index(op.f("ix_articles_editor_id"), "articles", ["editor_id"], unique=False)

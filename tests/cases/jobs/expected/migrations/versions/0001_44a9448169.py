@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001_793049a517"
+revision: str = "0001_44a9448169"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -42,6 +42,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("length(subject) <= 200", name=op.f("ck_messages_subject_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sqlite_autoincrement=True,
     )
 
 

@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_d4c1553fdd"
+revision: str = "0001_63aa7c3b45"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=30), nullable=False),
         sa.CheckConstraint("length(name) <= 30", name=op.f("ck_tags_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "items",
@@ -85,6 +86,7 @@ def upgrade() -> None:
             ["shelf_id"], ["shelves.id"], name=op.f("fk_items_shelf_id_shelves"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_items_shelf_id"), "items", ["shelf_id"], unique=False)
     op.create_table(
