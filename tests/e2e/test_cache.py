@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from generated.registry import REGISTRY
 
 from ..redis_server import RedisServer
-from .harness import ADMIN, JWT_SECRET, drop_keys
+from .harness import ADMIN, JWT_SECRET, drop_keys, token
 
 
 @pytest.fixture(scope="module")
@@ -231,17 +231,20 @@ def test_uuid_keyed_entities_are_read_from_the_cache_with_their_types(
     """Video (UUID id) read cold then warm: the driver's UUID type is cached as text and
     comes back as a UUID, so relations of a cached row still load (a str id has no .hex)."""
 
-    def data(query: str, **variables: Any) -> Any:
-        body = cached_app.post("/graphql", json={"query": query, "variables": variables}).json()
+    def data(query: str, as_: str = ADMIN, **variables: Any) -> Any:
+        body = cached_app.post(
+            "/graphql", json={"query": query, "variables": variables},
+            headers={"authorization": f"Bearer {as_}"},
+        ).json()  # fmt: skip
         assert "errors" not in body, body
         return body["data"]
 
     owner = data('mutation($e: String!) { createUser(input: {email: $e, name: "O"}) { id } }',
                  e=f"{uuid.uuid4().hex}@x.io")["createUser"]["id"]  # fmt: skip
-    video = data(
-        "mutation($o: ID!) { createVideo(input: {title: 'T', sourceUrl: 's', sizeBytes: 3,"
-        ' ownerId: $o, recordedOn: "2024-02-29"}) { id } }'.replace("'", '"'),
-        o=owner,
+    video = data(  # the owner is preset to the caller: the new user, as an admin
+        'mutation { createVideo(input: {title: "T", sourceUrl: "s", sizeBytes: 3,'
+        ' recordedOn: "2024-02-29"}) { id } }',
+        as_=token(owner, "admin"),
     )["createVideo"]["id"]
     fields = "id title recordedOn createdAt owner { id videos { nodes { id sizeBytes } } }"
     answers = []
