@@ -156,6 +156,18 @@ def require_unused_values(table: str, column: str, values: list[str]) -> None:
         )
 
 
+def sqlite_autoincrement(table: str, on: bool) -> None:
+    """SQLite: rebuild ``table`` with (or without) AUTOINCREMENT, so ids of deleted rows are
+    never handed out again (the rows keep their ids; the counter starts at the largest).
+    Nothing to do elsewhere: PostgreSQL sequences never go back."""
+    from alembic import op
+
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": on}):
+        pass
+
+
 def rename_enum(old: str, new: str) -> None:
     """Rename a PostgreSQL enum type (elsewhere enums are CHECK constraints: nothing to do)."""
     from alembic import op

@@ -19,6 +19,10 @@ the regular client (with its retry), so the outage handling below is the same.
 process await it, and other processes wait briefly on a Redis lock (``SET NX PX``) for the
 value instead of querying the database too.
 
+**Types**: values are stored as JSON (a UUID, the driver's own UUID type included, and a
+``Decimal`` as strings, dates as ISO-8601); ``revive`` turns a stored value back into what
+``load()`` returns, so a hit and a miss hand the caller the same types.
+
 **Outage**: if Redis is down or slow, reads go straight to the database; one warning is
 logged per outage (not per request) and caching resumes by itself when Redis answers.
 """
@@ -50,13 +54,19 @@ POLL_S = 0.01
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal | uuid.UUID):  # asyncpg's UUID: a subclass orjson refuses
+    # orjson knows uuid.UUID itself, not its subclasses (asyncpg's pgproto.UUID)
+    if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"cannot cache {type(value).__name__}")
 
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default)
+
+
+def _loads(raw: bytes, revive: Callable[[Any], Any] | None) -> Any:
+    value = orjson.loads(raw)
+    return value if revive is None else revive(value)
 
 
 @dataclass
@@ -135,9 +145,11 @@ class Cache:
         ttl: int | None,
         key: tuple[Hashable, ...],
         load: Callable[[], Awaitable[Any]],
+        revive: Callable[[Any], Any] | None = None,
     ) -> Any:
         """The cached value for ``key`` (valid while ``entities`` are unchanged), or
-        ``await load()`` cached for ``ttl`` seconds."""
+        ``await load()`` cached for ``ttl`` seconds. A value read back from Redis is
+        passed through ``revive`` (JSON -> the types ``load()`` returns)."""
         if self.redis is None or ttl is None:
             return await load()
         names = [entities] if isinstance(entities, str) else sorted(set(entities))
@@ -152,10 +164,12 @@ class Cache:
             return await load()
         if raw is not None:
             self.stats.hits += 1
-            return orjson.loads(raw)
-        return await self._single_flight(full, ttl, load)
+            return _loads(raw, revive)
+        return await self._single_flight(full, ttl, load, revive)
 
-    async def _single_flight(self, full: str, ttl: int, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def _single_flight(
+        self, full: str, ttl: int, load: Callable[[], Awaitable[Any]], revive: Any
+    ) -> Any:
         pending = self._inflight.get(full)
         if pending is not None:
             self.stats.hits += 1
@@ -163,7 +177,7 @@ class Cache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[full] = future
         try:
-            value = await self._fill(full, ttl, load)
+            value = await self._fill(full, ttl, load, revive)
             future.set_result(value)
             return value
         except BaseException as exc:
@@ -173,7 +187,9 @@ class Cache:
         finally:
             del self._inflight[full]
 
-    async def _fill(self, full: str, ttl: int, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def _fill(
+        self, full: str, ttl: int, load: Callable[[], Awaitable[Any]], revive: Any
+    ) -> Any:
         assert self.redis is not None
         lock = f"{full}:lock"
         try:
@@ -186,7 +202,7 @@ class Cache:
                 raw = await self._wait_for(full)
             if raw is not None:
                 self.stats.hits += 1
-                return orjson.loads(raw)
+                return _loads(raw, revive)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return await load()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from flowgen_runtime.data.query.values import check_int
@@ -13,7 +14,8 @@ class InputModel(BaseModel):
 
     Optional inputs are typed ``T | None`` with a ``None`` default that is never validated,
     so leaving a field out is fine; an explicit ``null`` for a field listed in
-    ``_non_nullable`` is refused with an error on that field.
+    ``_non_nullable`` is refused with an error on that field. Datetimes are written in UTC
+    (a naive one is taken as UTC): SQLite would keep only the wall time of another offset.
     """
 
     # a field whose name is not a Python attribute (``from``) is ``from_`` with the alias
@@ -30,4 +32,8 @@ class InputModel(BaseModel):
             raise ValueError("must not contain NUL characters")  # PostgreSQL cannot store them
         if isinstance(value, int) and not isinstance(value, bool):
             check_int(value)  # ids, foreign keys and int fields are 32-bit columns
+        if isinstance(value, dt.datetime):
+            return (
+                value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+            )
         return value

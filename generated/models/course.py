@@ -16,9 +16,12 @@ class Course(Base):
 
     __tablename__ = "courses"
     __table_args__ = (
+        sa.CheckConstraint("length(slug) <= 80", name="slug_max_length"),
         sa.CheckConstraint(pattern_match("slug", "^[a-z0-9-]+$"), name="slug_pattern"),
         sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
+        sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
         sa.CheckConstraint("price >= 0", name="price_min"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

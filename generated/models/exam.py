@@ -16,12 +16,15 @@ class Exam(Base):
 
     __tablename__ = "exams"
     __table_args__ = (
+        sa.CheckConstraint("length(slug) <= 80", name="slug_max_length"),
         sa.CheckConstraint(pattern_match("slug", "^[a-z0-9-]+$"), name="slug_pattern"),
         sa.CheckConstraint("length(title) >= 3", name="title_min_length"),
+        sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
         sa.CheckConstraint("duration_minutes >= 1", name="duration_minutes_min"),
         sa.CheckConstraint("duration_minutes <= 600", name="duration_minutes_max"),
         sa.CheckConstraint("pass_mark >= 0", name="pass_mark_min"),
         sa.CheckConstraint("pass_mark <= 100", name="pass_mark_max"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

@@ -20,6 +20,7 @@ class Question(Base):
             "exam_id",
             "position",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

@@ -22,6 +22,7 @@ class Submission(Base):
             "exam_id",
             "status",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

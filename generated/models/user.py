@@ -15,8 +15,11 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
+        sa.CheckConstraint("length(email) <= 255", name="email_max_length"),
         sa.CheckConstraint(pattern_match("email", "^[^@\\s]+@[^@\\s]+$"), name="email_pattern"),
         sa.CheckConstraint("length(name) >= 1", name="name_min_length"),
+        sa.CheckConstraint("length(name) <= 120", name="name_max_length"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

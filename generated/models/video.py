@@ -16,8 +16,11 @@ class Video(Base):
     __tablename__ = "videos"
     __table_args__ = (
         sa.CheckConstraint("length(title) >= 1", name="title_min_length"),
+        sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
+        sa.CheckConstraint("length(source_url) <= 2000", name="source_url_max_length"),
         sa.CheckConstraint("duration_seconds >= 0", name="duration_seconds_min"),
         sa.CheckConstraint("size_bytes >= 0", name="size_bytes_min"),
+        sa.CheckConstraint("length(thumbnail_url) <= 2000", name="thumbnail_url_max_length"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)

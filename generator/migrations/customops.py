@@ -232,6 +232,21 @@ def _render_rename_enum(_ctx: Any, op: RenameEnumOp) -> str:
     return f"fg.rename_enum({_args(op.old, op.new)})"
 
 
+class SqliteAutoincrementOp(ops.MigrateOperation):
+    """Turn SQLite's AUTOINCREMENT of an existing table on or off (a table rebuild there)."""
+
+    def __init__(self, table: str, on: bool) -> None:
+        self.table, self.on = table, on
+
+    def reverse(self) -> SqliteAutoincrementOp:
+        return SqliteAutoincrementOp(self.table, not self.on)
+
+
+@renderers.dispatch_for(SqliteAutoincrementOp)
+def _render_sqlite_autoincrement(_ctx: Any, op: SqliteAutoincrementOp) -> str:
+    return f"fg.sqlite_autoincrement({_args(op.table, op.on)})"
+
+
 def render_checks(op_list: list[ops.MigrateOperation]) -> list[str]:
     """Data checks hoisted to the top of the migration, so a refusal changes nothing (SQLite
     DDL is not transactional, and PostgreSQL enum additions commit early)."""
@@ -261,6 +276,7 @@ CUSTOM_OPS = (
     FillNullsOp,
     DataCheckOp,
     RenameTableOp,
+    SqliteAutoincrementOp,
 )
 
 

@@ -23,7 +23,14 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from .columns import Diff, diff_columns
-from .customops import DataCheckOp, DeferredForeignKeyOp, RenameTableOp, check_call, pattern_ops
+from .customops import (
+    DataCheckOp,
+    DeferredForeignKeyOp,
+    RenameTableOp,
+    SqliteAutoincrementOp,
+    check_call,
+    pattern_ops,
+)
 from .renames import Renames
 
 Constraint = sa.UniqueConstraint | sa.CheckConstraint | sa.ForeignKeyConstraint
@@ -48,6 +55,10 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
             d.summary.append(f"rename table {o.name} to {n.name}")
     for o, n in kept:
         diff_columns(o, n, renames, d)
+        if _autoincrement(o) != _autoincrement(n):
+            d.ops.append(SqliteAutoincrementOp(n.name, _autoincrement(n)))
+            state = "never reuses" if _autoincrement(n) else "may reuse"
+            d.summary.append(f"sqlite: {n.name} {state} the ids of deleted rows")
     created = [t for t in new.sorted_tables if renames.old_table(t.name) not in before]
     for table in created:
         d.ops.append(CreateTableOp.from_table(table))
@@ -102,6 +113,10 @@ class CreateIndexOp(ops.CreateIndexOp):
 
     def to_index(self, migration_context: Any = None) -> sa.Index:
         return self._index
+
+
+def _autoincrement(table: sa.Table) -> bool:
+    return bool(table.dialect_options["sqlite"]["autoincrement"])
 
 
 def _indexes(table: sa.Table) -> list[sa.Index]:

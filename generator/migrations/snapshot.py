@@ -105,6 +105,8 @@ def snapshot(metadata: sa.MetaData) -> dict[str, Any]:
             for i in table.indexes
         )
         tables[table.name] = {"columns": cols, "constraints": constraints, "indexes": indexes}
+        if table.dialect_options["sqlite"]["autoincrement"]:  # only when on: older snapshots match
+            tables[table.name]["sqlite_autoincrement"] = True
     return {"tables": dict(sorted(tables.items()))}
 
 

@@ -155,7 +155,7 @@ def _check_sql(f: Field) -> list[tuple[str, str]]:
         out.append((f"{n}_max", f"{c} <= {_num(f.max)}"))
     if f.min_length:
         out.append((f"{n}_min_length", f"length({c}) >= {f.min_length}"))
-    if f.max_length and f.type == "text":
+    if f.max_length:  # VARCHAR(n) alone: SQLite ignores n
         out.append((f"{n}_max_length", f"length({c}) <= {f.max_length}"))
     return out
 

@@ -83,6 +83,7 @@ class EntityView:
     pk_type: str
     columns: tuple[ColumnView, ...]
     checks: tuple[tuple[str, str], ...]
+    sqlite_autoincrement: bool  # integer ids: SQLite never reuses one (AUTOINCREMENT)
     unique_sets: tuple[tuple[str, ...], ...]
     indexes: tuple[tuple[str, tuple[str, ...]], ...]
     unique_constraints: tuple[tuple[str, tuple[str, ...]], ...]
@@ -187,6 +188,7 @@ def entity_view(e: Entity, app: App) -> EntityView:
             for f in fields
         ),
         checks=checks,
+        sqlite_autoincrement=e.pk.id_kind != "uuid",
         unique_sets=e.unique_sets,
         indexes=tuple((f"ix_{e.table}_{'_'.join(cols)}", cols) for cols in e.indexes),
         unique_constraints=tuple(uniques),

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from generated.registry import REGISTRY
 
 from ..redis_server import RedisServer
-from .harness import ADMIN, JWT_SECRET, drop_keys
+from .harness import ADMIN, JWT_SECRET, drop_keys, token
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +202,60 @@ async def test_reads_survive_a_redis_outage_and_caching_resumes(
     finally:
         await s.stop()
         server.close()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def cached_app(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str
+) -> Iterator[TestClient]:
+    """The example app with the cache on (the production default), on either database."""
+    from flowgen_runtime.migrate import run as migrate
+
+    if request.param == "postgresql":
+        url = request.getfixturevalue("generated_pg")
+    else:
+        migrate(REGISTRY, "upgrade", url=f"sqlite:///{tmp_path / 'app.db'}")
+        url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    prefix = f"u{uuid.uuid4().hex[:8]}"
+    with TestClient(
+        create_app(REGISTRY, settings(url, redis_url, prefix)),
+        headers={"authorization": f"Bearer {ADMIN}"},
+    ) as client:
+        yield client
+    drop_keys(redis_url, prefix)
+
+
+def test_uuid_keyed_entities_are_read_from_the_cache_with_their_types(
+    cached_app: TestClient,
+) -> None:
+    """Video (UUID id) read cold then warm: the driver's UUID type is cached as text and
+    comes back as a UUID, so relations of a cached row still load (a str id has no .hex)."""
+
+    def data(query: str, as_: str = ADMIN, **variables: Any) -> Any:
+        body = cached_app.post(
+            "/graphql", json={"query": query, "variables": variables},
+            headers={"authorization": f"Bearer {as_}"},
+        ).json()  # fmt: skip
+        assert "errors" not in body, body
+        return body["data"]
+
+    owner = data('mutation($e: String!) { createUser(input: {email: $e, name: "O"}) { id } }',
+                 e=f"{uuid.uuid4().hex}@x.io")["createUser"]["id"]  # fmt: skip
+    video = data(  # the owner is preset to the caller: the new user, as an admin
+        'mutation { createVideo(input: {title: "T", sourceUrl: "s", sizeBytes: 3,'
+        ' recordedOn: "2024-02-29"}) { id } }',
+        as_=token(owner, "admin"),
+    )["createVideo"]["id"]
+    fields = "id title recordedOn createdAt owner { id videos { nodes { id sizeBytes } } }"
+    answers = []
+    state = cached_app.app.state.flowgen  # type: ignore[attr-defined]
+    for n in range(3):  # a new query text each time: past the response cache, to the rows
+        hits = state.cache.stats.hits
+        answers.append(
+            data(f"query($id: ID!) {{ video(id: $id) {{ {fields} }} "
+                 f"videos(where: {{id: {{eq: $id}}}}) {{ nodes {{ {fields} }} }} }} # {n}", id=video)
+        )  # fmt: skip
+        assert (state.cache.stats.hits > hits) == (n > 0)  # cold, then from the entity cache
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["video"]["id"] == video and answers[0]["video"]["recordedOn"] == "2024-02-29"
+    assert answers[0]["videos"]["nodes"] == [answers[0]["video"]]

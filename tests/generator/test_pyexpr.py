@@ -169,8 +169,10 @@ def test_check_constraints() -> None:
         ("body_min_length", '"length(body) >= 1"'),
         ("body_max_length", '"length(body) <= 500"'),
     ]
-    # A string's max_length is the column width (VARCHAR(n)), not a CHECK.
-    assert p.check_constraints(field("title", "string", max_length=200)) == []
+    # A string's max_length is a CHECK too: SQLite ignores the width of VARCHAR(n).
+    assert p.check_constraints(field("title", "string", max_length=200)) == [
+        ("title_max_length", '"length(title) <= 200"')
+    ]
     assert p.check_constraints(field("title", "string", min_length=0)) == []
     # A pattern is a CHECK compiled per dialect (~ on PostgreSQL, REGEXP on SQLite).
     assert p.check_constraints(field("slug", "string", pattern="^[a-z]+$")) == [

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flowgen_runtime.core.errors import ForbiddenError, UserInputError
 from flowgen_runtime.data.meta import EntityMeta
 from flowgen_runtime.data.query.filters import scoped, visible
+from flowgen_runtime.data.query.order import Ordering
 
 NUMERIC = {"int", "float", "decimal"}
 _FUNCS: dict[str, Any] = {
@@ -45,7 +46,9 @@ def aggregate_query(
         cols += [func(t.c[f]).label(f"{fn}_{f}") for f in numeric]
     stmt = sa.select(*cols).select_from(t).where(visible(scope, meta, t, where, ["where"]))
     if groups:
-        stmt = stmt.group_by(*(t.c[g] for g in groups)).order_by(*(t.c[g] for g in groups))
+        # groups in orderBy's order on every database: enums by declaration, NULLs last
+        order = Ordering(tuple((g, False) for g in groups)).clauses(t)
+        stmt = stmt.group_by(*(t.c[g] for g in groups)).order_by(*order)
     return stmt, groups, numeric
 
 

@@ -143,6 +143,10 @@ def _compare(col: Any, op: str, value: Any, path: Path) -> ColumnElement[bool]:
 
 
 def _like(col: Any, op: str, text: str, insensitive: bool) -> ColumnElement[bool]:
+    """``contains``/``startsWith``/``endsWith``: case-sensitive on every database unless
+    ``mode: INSENSITIVE``. SQLite's LIKE ignores ASCII case, PostgreSQL's does not, so a
+    case-sensitive match is LIKE (which an index can serve) AND the same test written with
+    functions that compare exactly on both (``substr``, ``replace``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = {
         "contains": f"%{escaped}%",
@@ -151,7 +155,16 @@ def _like(col: Any, op: str, text: str, insensitive: bool) -> ColumnElement[bool
     }[op]
     if insensitive:
         return sa.func.lower(col).like(pattern.lower(), escape="\\")
-    return col.like(pattern, escape="\\")
+    like = col.like(pattern, escape="\\")
+    if not text:
+        return like
+    n = len(text)
+    exact = {
+        "contains": lambda: sa.func.replace(col, text, "") != col,
+        "starts_with": lambda: sa.func.substr(col, 1, n) == text,
+        "ends_with": lambda: sa.func.substr(col, sa.func.length(col) - (n - 1)) == text,
+    }[op]()
+    return sa.and_(like, exact)
 
 
 def _relation(

@@ -104,6 +104,9 @@ def _sort_key(table: FromClause, name: str) -> tuple[Any, Any]:
         order = {v: i for i, v in enumerate(col.type.enums)}
         ranked = sa.case(*((col == v, i) for v, i in order.items()), else_=None)
         return ranked, lambda v: None if v is None else order.get(v, -1)
+    if isinstance(col.type, sa.Boolean):  # `col > true` is refused: compare 0 and 1
+        as_int = sa.case((col.is_(True), 1), (col.is_(False), 0), else_=None)
+        return as_int, lambda v: None if v is None else int(bool(v))
     return col, lambda v: v
 
 

@@ -58,9 +58,10 @@ def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
                 value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
             )
         if kind == "datetime":
-            return check_datetime(
+            parsed = (
                 value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
             )
+            return utc(check_datetime(parsed))
         if kind == "date":
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     except (TypeError, ValueError, OverflowError, decimal.InvalidOperation):
@@ -69,8 +70,28 @@ def coerce(kind: str, value: Any, path: list[str | int]) -> Any:
     return value
 
 
+def utc(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC; a naive datetime is UTC already (SQLite hands those back).
+
+    Every datetime is written and compared in UTC: SQLite keeps only the wall time, so
+    ``12:00+02:00`` stored as is would read back as ``12:00`` UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def to_json(value: Any) -> Any:
     """A column value as JSON (for cursors)."""
-    if isinstance(value, dt.datetime | dt.date | uuid.UUID | decimal.Decimal):
+    if isinstance(value, dt.datetime):
+        return utc(value).isoformat()
+    if isinstance(value, dt.date | uuid.UUID | decimal.Decimal):
         return value.isoformat() if isinstance(value, dt.date) else str(value)
     return value
+
+
+_FROM_JSON = {"uuid", "decimal", "datetime", "date"}
+
+
+def from_json(kind: str, value: Any) -> Any:
+    """The inverse of :func:`to_json` for a value of field type ``kind`` (a cached row)."""
+    if value is None or kind not in _FROM_JSON:
+        return value
+    return coerce(kind, value, [])

@@ -14,7 +14,7 @@ from flowgen_runtime.data.context import Context
 from flowgen_runtime.data.query.aggregate import aggregate_query, aggregate_rows
 from flowgen_runtime.data.query.filters import Scope, involved, visible
 from flowgen_runtime.data.query.pages import connection, group_rows, page_query, partitioned
-from flowgen_runtime.data.query.values import coerce, to_json
+from flowgen_runtime.data.query.values import coerce, from_json, to_json
 from flowgen_runtime.data.service.base import Row, ServiceBase
 
 
@@ -32,8 +32,26 @@ class ReadMixin(ServiceBase[Row]):
             return self._row
         return lambda mapping: {f: (None if f in hidden else mapping[f]) for f in self.meta.fields}
 
+    def _revive_row(self, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A row as the cache stored it (JSON) -> the row as read from the database."""
+        if row is None:
+            return None
+        types = self.meta.field_types
+        return {f: from_json(types[f], v) for f, v in row.items()}
+
+    def _revive_page(self, page: dict[str, Any]) -> dict[str, Any]:
+        for edge in page["edges"]:
+            edge["node"] = self._revive_row(edge["node"])
+        page["nodes"] = [e["node"] for e in page["edges"]]
+        return page
+
+    def _revive_groups(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for item in groups:
+            item["group"] = self._revive_row(item["group"])
+        return groups
+
     async def _cached(
-        self, ctx: Context, key: tuple[Any, ...], load: Any, where: Any = None
+        self, ctx: Context, key: tuple[Any, ...], load: Any, where: Any = None, revive: Any = None
     ) -> Any:
         access = ctx.access(self.meta, "read")
         reached = {"and": [where or {}, access.rows or {}]}
@@ -48,7 +66,8 @@ class ReadMixin(ServiceBase[Row]):
                 default=str,
             )
         )
-        return await ctx.cache.get_or_load(entities, self.meta.cache_ttl, (*key, scope), load)
+        ttl = self.meta.cache_ttl
+        return await ctx.cache.get_or_load(entities, ttl, (*key, scope), load, revive)
 
     async def get(self, ctx: Context, id: Any) -> Row | None:
         pk = self.parse_id(id)
@@ -70,7 +89,7 @@ class ReadMixin(ServiceBase[Row]):
                 row = (await s.execute(stmt)).mappings().first()
             return self._masked(ctx)(row) if row else None
 
-        return await self._cached(ctx, ("get", _key(values)), load)
+        return await self._cached(ctx, ("get", _key(values)), load, revive=self._revive_row)
 
     async def connection(
         self, ctx: Context, args: Mapping[str, Any], *, total: bool = False
@@ -91,7 +110,8 @@ class ReadMixin(ServiceBase[Row]):
                     result["total_count"] = await s.scalar(count)
             return result
 
-        return await self._cached(ctx, ("page", _key(dict(args)), total), load, args.get("where"))
+        key = ("page", _key(dict(args)), total)
+        return await self._cached(ctx, key, load, args.get("where"), self._revive_page)
 
     async def aggregate(
         self, ctx: Context, where: Mapping[str, Any] | None, group_by: Sequence[str] | None
@@ -106,7 +126,8 @@ class ReadMixin(ServiceBase[Row]):
                 rows = (await s.execute(stmt)).mappings().all()
             return aggregate_rows(rows, groups, numeric)
 
-        return await self._cached(ctx, ("agg", _key({"w": where, "g": group_by})), load, where)
+        key = ("agg", _key({"w": where, "g": group_by}))
+        return await self._cached(ctx, key, load, where, self._revive_groups)
 
     # -- relations, batched per request -------------------------------------------------
 

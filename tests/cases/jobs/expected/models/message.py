@@ -11,6 +11,11 @@ from .base import Base
 
 class Message(Base):
     __tablename__ = "messages"
+    __table_args__ = (
+        sa.CheckConstraint("length(recipient) <= 255", name="recipient_max_length"),
+        sa.CheckConstraint("length(subject) <= 200", name="subject_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(255), nullable=False)

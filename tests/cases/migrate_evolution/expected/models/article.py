@@ -9,6 +9,10 @@ from .base import Base
 
 class Article(Base):
     __tablename__ = "articles"
+    __table_args__ = (
+        sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False, index=True)

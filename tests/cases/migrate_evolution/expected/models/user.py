@@ -9,6 +9,11 @@ from .base import Base
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("length(email) <= 120", name="email_max_length"),
+        sa.CheckConstraint("length(full_name) <= 80", name="full_name_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(120), nullable=False, unique=True)

@@ -9,6 +9,10 @@ from .base import Base
 
 class Note(Base):
     __tablename__ = "notes"
+    __table_args__ = (
+        sa.CheckConstraint("length(title) <= 120", name="title_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(120), nullable=False)

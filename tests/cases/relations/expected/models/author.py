@@ -9,6 +9,10 @@ from .base import Base
 
 class Author(Base):
     __tablename__ = "authors"
+    __table_args__ = (
+        sa.CheckConstraint("length(name) <= 100", name="name_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), nullable=False)

@@ -10,11 +10,13 @@ from .base import Base
 class Category(Base):
     __tablename__ = "categories"
     __table_args__ = (
+        sa.CheckConstraint("length(name) <= 60", name="name_max_length"),
         sa.Index(
             "ix_categories_parent_id_name",
             "parent_id",
             "name",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

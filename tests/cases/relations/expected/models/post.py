@@ -10,10 +10,13 @@ from .base import Base
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
+        sa.CheckConstraint("length(slug) <= 80", name="slug_max_length"),
+        sa.CheckConstraint("length(title) <= 200", name="title_max_length"),
         sa.UniqueConstraint(
             "author_id",
             "slug",
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

@@ -9,6 +9,10 @@ from .base import Base
 
 class Tag(Base):
     __tablename__ = "tags"
+    __table_args__ = (
+        sa.CheckConstraint("length(label) <= 40", name="label_max_length"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
     label: Mapped[str] = mapped_column(sa.String(40), nullable=False, unique=True)

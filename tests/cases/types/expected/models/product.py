@@ -19,6 +19,7 @@ class Product(Base):
     __tablename__ = "products"
     __table_args__ = (
         sa.CheckConstraint("length(name) >= 2", name="name_min_length"),
+        sa.CheckConstraint("length(name) <= 80", name="name_max_length"),
         sa.CheckConstraint(pattern_match("name", "^[A-Za-z0-9 ]+$"), name="name_pattern"),
         sa.CheckConstraint("length(details) <= 5000", name="details_max_length"),
         sa.CheckConstraint("stock >= 0", name="stock_min"),

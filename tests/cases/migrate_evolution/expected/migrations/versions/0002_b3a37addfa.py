@@ -1,8 +1,10 @@
-"""drop foreign key fk_posts_author_id_users and 14 more change(s)
+"""drop check constraint ck_users_name_max_length and 18 more change(s)
 
 Written once by flowgen 0.1.0 (`gen build`); from now on this file is yours to edit.
 
 Changes:
+- drop check constraint ck_users_name_max_length
+- drop check constraint ck_posts_title_max_length
 - drop foreign key fk_posts_author_id_users
 - drop index ix_posts_author_id
 - rename table posts to articles
@@ -13,6 +15,8 @@ Changes:
 - add column articles.editor_id
 - create table tags
 - create table article_tags
+- create check constraint ck_users_full_name_max_length
+- create check constraint ck_articles_title_max_length
 - create foreign key fk_articles_author_id_users
 - create foreign key fk_articles_editor_id_users
 - create index ix_articles_author_id
@@ -26,15 +30,19 @@ import sqlalchemy as sa
 from alembic import op
 from flowgen_runtime import migrate as fg
 
-revision: str = "0002_97e64e4890"
-down_revision: str | None = "0001_160b4a024f"
+revision: str = "0002_b3a37addfa"
+down_revision: str | None = "0001_803656ce9b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_users_name_max_length"), type_="check")
+
     op.drop_index(op.f("ix_posts_author_id"), table_name="posts")
     with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_posts_title_max_length"), type_="check")
         batch_op.drop_constraint(batch_op.f("fk_posts_author_id_users"), type_="foreignkey")
 
     fg.rename_table("posts", "articles", primary_key=("pk_posts", "pk_articles"))
@@ -70,8 +78,10 @@ def upgrade() -> None:
         "tags",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=40), nullable=False),
+        sa.CheckConstraint("length(name) <= 40", name=op.f("ck_tags_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "article_tags",
@@ -89,10 +99,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tag_id", "article_id", name=op.f("pk_article_tags")),
     )
     op.create_index("ix_article_tags_article_id", "article_tags", ["article_id"], unique=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_check_constraint(
+            batch_op.f("ck_users_full_name_max_length"), "length(full_name) <= 80"
+        )
+
     op.create_index(op.f("ix_articles_author_id"), "articles", ["author_id"], unique=False)
     op.create_index(op.f("ix_articles_editor_id"), "articles", ["editor_id"], unique=False)
     op.create_index(op.f("ix_articles_title"), "articles", ["title"], unique=False)
     with op.batch_alter_table("articles", schema=None) as batch_op:
+        batch_op.create_check_constraint(
+            batch_op.f("ck_articles_title_max_length"), "length(title) <= 200"
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_articles_author_id_users"),
             "users",
@@ -115,10 +133,14 @@ def downgrade() -> None:
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_articles_editor_id_users"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_articles_author_id_users"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("ck_articles_title_max_length"), type_="check")
 
     op.drop_index(op.f("ix_articles_title"), table_name="articles")
     op.drop_index(op.f("ix_articles_editor_id"), table_name="articles")
     op.drop_index(op.f("ix_articles_author_id"), table_name="articles")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("ck_users_full_name_max_length"), type_="check")
+
     op.drop_index("ix_article_tags_article_id", table_name="article_tags")
     op.drop_table("article_tags")
     op.drop_table("tags")
@@ -157,5 +179,12 @@ def downgrade() -> None:
             ["id"],
             ondelete="CASCADE",
         )
+        batch_op.create_check_constraint(
+            batch_op.f("ck_posts_title_max_length"), "length(title) <= 80"
+        )
 
     op.create_index(op.f("ix_posts_author_id"), "posts", ["author_id"], unique=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_check_constraint(
+            batch_op.f("ck_users_name_max_length"), "length(name) <= 80"
+        )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001_97e64e4890"
+revision: str = "0001_b3a37addfa"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -25,8 +25,10 @@ def upgrade() -> None:
         "tags",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=40), nullable=False),
+        sa.CheckConstraint("length(name) <= 40", name=op.f("ck_tags_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "users",
@@ -39,8 +41,11 @@ def upgrade() -> None:
             server_default=sa.text("'student'"),
             nullable=False,
         ),
+        sa.CheckConstraint("length(email) <= 120", name=op.f("ck_users_email_max_length")),
+        sa.CheckConstraint("length(full_name) <= 80", name=op.f("ck_users_full_name_max_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "articles",
@@ -50,6 +55,7 @@ def upgrade() -> None:
         sa.Column("views", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
         sa.Column("editor_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint("length(title) <= 200", name=op.f("ck_articles_title_max_length")),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["users.id"],
@@ -63,6 +69,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_articles_author_id"), "articles", ["author_id"], unique=False)
     op.create_index(op.f("ix_articles_editor_id"), "articles", ["editor_id"], unique=False)

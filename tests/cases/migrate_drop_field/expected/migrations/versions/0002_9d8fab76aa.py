@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_4b93daafa5"
-down_revision: str | None = "0001_97e64e4890"
+revision: str = "0002_9d8fab76aa"
+down_revision: str | None = "0001_b3a37addfa"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
