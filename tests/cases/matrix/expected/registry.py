@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from flowgen_runtime.graphql.extensions import Extensions
 from flowgen_runtime.graphql.registry import Registry
 
 from .models import Base
@@ -23,4 +24,5 @@ REGISTRY = Registry(
     migrations_dir=Path(__file__).resolve().parent / "migrations",
     max_page_size=50,
     default_page_size=20,
+    extensions=Extensions(),
 )

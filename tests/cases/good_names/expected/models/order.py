@@ -17,6 +17,7 @@ class Order(Base):
         sa.CheckConstraint(pattern_match("class", "^[a-z]*$"), name="class_pattern"),
         sa.CheckConstraint('"limit" >= 0', name="limit_min"),
         sa.CheckConstraint('length("order") >= 1', name="order_min_length"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)

@@ -4,7 +4,7 @@
 import datetime
 import decimal
 import uuid
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.data.inputs import InputModel
 from flowgen_runtime.data.meta import EntityMeta, RelationMeta
@@ -128,4 +128,23 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+
+class ItemRow(TypedDict):
+    """A row of Item as the service returns it (field name -> value)."""
+
+    id: int
+    title: str
+    note: str | None
+    qty: int
+    ratio: float | None
+    price: decimal.Decimal
+    active: bool
+    meta: Any | None
+    due_on: datetime.date | None
+    at: datetime.datetime | None
+    kind: str
+    ref: uuid.UUID | None
+    shelf_id: uuid.UUID
+
+
+service: EntityService[ItemRow] = EntityService(META)

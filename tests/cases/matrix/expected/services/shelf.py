@@ -4,7 +4,7 @@
 import datetime
 import decimal
 import uuid
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypedDict
 
 from flowgen_runtime.data.inputs import InputModel
 from flowgen_runtime.data.meta import EntityMeta, RelationMeta
@@ -125,4 +125,13 @@ META = EntityMeta(
     },
 )
 
-service = EntityService(META)
+
+class ShelfRow(TypedDict):
+    """A row of Shelf as the service returns it (field name -> value)."""
+
+    id: uuid.UUID
+    label: str
+    opened_on: datetime.date | None
+
+
+service: EntityService[ShelfRow] = EntityService(META)

@@ -37,6 +37,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    fg.require_check("posts", "ck_articles_title_max_length", "length(title) <= 200", ["title"])
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_users_name_max_length"), type_="check")
 
@@ -130,6 +131,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     fg.require_max_length("articles", "title", 80)
     fg.require_unused_values("users", "role", ["admin"])
+    fg.require_check("articles", "ck_posts_title_max_length", "length(title) <= 80", ["title"])
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_articles_editor_id_users"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_articles_author_id_users"), type_="foreignkey")

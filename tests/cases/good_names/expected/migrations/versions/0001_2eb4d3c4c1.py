@@ -16,7 +16,7 @@ from flowgen_runtime import migrate as fg
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0001_7f79312343"
+revision: str = "0001_2eb4d3c4c1"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -71,6 +71,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_orders_parent_id"), "orders", ["parent_id"], unique=False)
     op.create_table(
