@@ -27,6 +27,7 @@ from .engine import header
 def merge(generated: Mapping[str, str], user: Mapping[str, str]) -> dict[str, str]:
     """``{generated path: text}`` of the user's SDL files (``user``: display path -> text),
     after checking that they extend the generated schema cleanly; raises SpecErrors."""
+    user = {path: text for path, text in user.items() if _has_definitions(text)}
     if not user:
         return {}
     sdl = {path: text for path, text in generated.items() if path.endswith(".graphql")}
@@ -37,6 +38,11 @@ def merge(generated: Mapping[str, str], user: Mapping[str, str]) -> dict[str, st
         f"schema/_ext_{PurePosixPath(path).stem}.graphql": header(path) + text
         for path, text in sorted(user.items())
     }
+
+
+def _has_definitions(text: str) -> bool:
+    """False for a file with nothing but blank lines and comments (an emptied file)."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def _problems(files: Mapping[str, str], user: set[str]) -> list[SpecError]:

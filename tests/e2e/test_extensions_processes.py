@@ -143,3 +143,20 @@ def test_a_bad_custom_schema_is_a_spec_error_at_its_line(
     assert "extensions/schema/bad.graphql:2:" in proc.stderr and message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert _digests(tmp_path / "generated") == before
+
+
+def test_the_breaking_change_report_covers_the_custom_schema(tmp_path: Path) -> None:
+    """Removing a custom mutation is a breaking API change like removing a generated one."""
+    import subprocess
+
+    build_example(tmp_path)
+    (tmp_path / "extensions" / "schema" / "exam.graphql").write_text("")
+    proc = subprocess.run(
+        [*GEN, "build", "specs", "--out", "generated", "--check-breaking"], cwd=tmp_path,
+        env=child_env({}), capture_output=True, text=True,
+    )  # fmt: skip
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "publishExam" in report, report
+    assert (tmp_path / "generated" / "schema" / "_ext_exam.graphql").read_text().count(
+        "publishExam"
+    ) == 1
