@@ -48,11 +48,7 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
             d.summary.append(f"rename table {o.name} to {n.name}")
     for o, n in kept:
         diff_columns(o, n, renames, d)
-    for table in new.sorted_tables:
-        if renames.old_table(table.name) not in before:
-            d.ops.append(CreateTableOp.from_table(table))
-            d.ops += [CreateIndexOp.from_index(i) for i in _indexes(table)]
-            d.summary.append(f"create table {table.name}")
+    _create_tables([t for t in new.sorted_tables if renames.old_table(t.name) not in before], d)
     for o, n in kept:
         _create_extras(o, n, to_new, renames, d)
     if old is not None:
@@ -63,6 +59,42 @@ def diff_metadata(old: sa.MetaData | None, new: sa.MetaData, renames: Renames) -
                 d.summary.append(f"drop table {table.name}")
                 d.destructive.append(f"drop table {table.name}: every row of it is deleted")
     return d
+
+
+def _create_tables(tables: list[sa.Table], d: Diff) -> None:
+    """Create ``tables`` in order; a foreign key to one created later (two tables that point
+    at each other) is added after all of them, in a batch (SQLite rebuilds the table)."""
+    created: set[str] = set()
+    later: list[tuple[sa.Table, sa.ForeignKeyConstraint]] = []
+    names = {t.name for t in tables}
+    for table in tables:
+        waiting = [
+            fk
+            for fk in _constraints(table)
+            if isinstance(fk, sa.ForeignKeyConstraint)
+            and (target := fk.elements[0].column.table.name) in names
+            and target not in created
+            and target != table.name
+        ]
+        d.ops.append(CreateTableOp.from_table(_without(table, waiting) if waiting else table))
+        d.ops += [CreateIndexOp.from_index(i) for i in _indexes(table)]
+        d.summary.append(f"create table {table.name}")
+        later += [(table, fk) for fk in waiting]
+        created.add(table.name)
+    for table, fk in later:
+        d.ops.append(ops.ModifyTableOps(table.name, [ops.CreateForeignKeyOp.from_constraint(fk)]))
+        d.summary.append(f"create foreign key {fk.name}")
+
+
+def _without(table: sa.Table, fks: list[sa.ForeignKeyConstraint]) -> sa.Table:
+    """A copy of ``table`` (in a metadata of its own) without the foreign keys ``fks``."""
+    copy = table.to_metadata(sa.MetaData(naming_convention=table.metadata.naming_convention))
+    for fk in [c for c in copy.constraints if isinstance(c, sa.ForeignKeyConstraint)]:
+        if fk.name in {f.name for f in fks}:
+            copy.constraints.remove(fk)
+            for col in fk.columns:
+                col.foreign_keys.clear()
+    return copy
 
 
 class CreateTableOp(ops.CreateTableOp):
