@@ -316,13 +316,22 @@ def _alter_type(
     if widening(before, after):
         return
     d.destructive.append(
-        f"change type of {where} from {before} to {after}: "
-        + (
-            "the migration stops if a value does not fit"
-            if up
-            else "values that do not fit the new type are truncated or make the migration fail"
-        )
+        f"change type of {where} from {before} to {after}: {_loss(before, after, up)}"
     )
+
+
+def _loss(before: str, after: str, check: str | None) -> str:
+    """What a narrowing type change does to the values that do not fit.
+
+    >>> _loss("NUMERIC(10, 4)", "NUMERIC(10, 2)", "fg.require_numeric_range(...)")
+    'values are rounded to 2 decimal places; the migration stops if a value does not fit'
+    """
+    a, b = _parse(before), _parse(after)
+    fewer = bool(a and b and len(a[1]) == 2 and len(b[1]) == 2 and b[1][1] < a[1][1])
+    rounded = f"values are rounded to {b[1][1]} decimal places; " if fewer and b else ""
+    if check:
+        return rounded + "the migration stops if a value does not fit"
+    return rounded + "values that do not fit the new type are truncated or make the migration fail"
 
 
 def _enum_check(
