@@ -69,3 +69,20 @@ def generated_pg(postgres_url: str) -> Iterator[str]:
     with fresh_database(postgres_url, "flowgen_gen") as url:
         migrate(REGISTRY, "upgrade", url=url.replace("postgresql://", "postgresql+psycopg2://", 1))
         yield url
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def example_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The committed example's database URL, migrated: PostgreSQL, then SQLite."""
+    from flowgen_runtime.migrate import run as migrate
+
+    from generated.registry import REGISTRY
+
+    if request.param == "postgresql":
+        yield request.getfixturevalue("generated_pg")
+        return
+    path = tmp_path_factory.mktemp("example-sqlite") / "app.db"
+    migrate(REGISTRY, "upgrade", url=f"sqlite:///{path}")
+    yield f"sqlite+aiosqlite:///{path}"

@@ -17,7 +17,6 @@ from flowgen_runtime.auth.access import Identity
 from flowgen_runtime.core.settings import Settings
 from flowgen_runtime.data.state import AppState
 from flowgen_runtime.graphql.app import create_app
-from flowgen_runtime.migrate import run as migrate
 from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
@@ -28,16 +27,9 @@ from .harness import ADMIN, JWT_SECRET, drop_keys, token
 ADMIN_ID = Identity("1", frozenset({"admin"}))
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "postgresql":
-        yield request.getfixturevalue("generated_pg")
-        return
-    path = tmp_path_factory.mktemp("extensions") / "app.db"
-    migrate(REGISTRY, "upgrade", url=f"sqlite:///{path}")
-    yield f"sqlite+aiosqlite:///{path}"
+@pytest.fixture(scope="module")
+def database(example_database: str) -> str:
+    return example_database
 
 
 def _settings(database: str, redis_url: str, prefix: str, cache: bool = False) -> Settings:

@@ -20,7 +20,6 @@ import pytest
 from ariadne import ObjectType, QueryType
 from flowgen_runtime.core.settings import Settings
 from flowgen_runtime.graphql.app import create_app
-from flowgen_runtime.migrate import run as migrate
 from starlette.testclient import TestClient
 
 from generated.registry import REGISTRY
@@ -62,16 +61,9 @@ QUERY = (
 )
 
 
-@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "postgresql":
-        yield request.getfixturevalue("generated_pg")
-        return
-    path = tmp_path_factory.mktemp("wrapped") / "app.db"
-    migrate(REGISTRY, "upgrade", url=f"sqlite:///{path}")
-    yield f"sqlite+aiosqlite:///{path}"
+@pytest.fixture(scope="module")
+def database(example_database: str) -> str:
+    return example_database
 
 
 @pytest.fixture(scope="module")
