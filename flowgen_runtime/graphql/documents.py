@@ -113,6 +113,8 @@ class DocumentCache:
                 for d in doc.node.definitions
                 if isinstance(d, OperationDefinitionNode)
             }
+            if len(doc.cache_ttl) == 1:  # the one operation runs without operationName too
+                doc.cache_ttl.setdefault(None, next(iter(doc.cache_ttl.values())))
         if len(text) > self.max_bytes:
             return doc  # answered, never kept
         self._docs[text] = doc

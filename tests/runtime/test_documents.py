@@ -105,3 +105,13 @@ def test_too_many_fields_or_schema_lookups_are_refused() -> None:
     schema = "{ a: __schema { queryType { name } } b: __schema { queryType { name } } }"
     assert cache.validate(cache.get(schema), {}, lambda _v: [])
     assert cache.validate(cache.get("{ __schema { queryType { name } } }"), {}, lambda _v: []) == []
+
+
+def test_a_named_query_sent_without_operation_name_is_cacheable() -> None:
+    """GraphQL runs a document's only operation when no operationName is sent: its cache
+    TTL must be found under None too (it was not, so such queries were never cached)."""
+    cache = DocumentCache(REGISTRY.schema, {"User": 30}, [])
+    named = cache.get("query Me { user(id: 1) { id } }")
+    assert named.cache_ttl == {"Me": 30, None: 30}
+    two = cache.get("query A { user(id: 1) { id } } query B { user(id: 2) { id } }")
+    assert None not in two.cache_ttl  # ambiguous: graphql-core refuses it anyway
