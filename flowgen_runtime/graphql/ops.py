@@ -35,6 +35,7 @@ from flowgen_runtime.core import metrics
 from flowgen_runtime.core.logging import request_id
 from flowgen_runtime.data.state import AppState
 from flowgen_runtime.jobs.heartbeat import live_workers
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -149,39 +150,54 @@ async def ready_endpoint(request: Request) -> JSONResponse:
 
 
 async def readiness(state: AppState) -> dict[str, str]:
-    """``{"database": ..., "redis": ..., "migrations": ...}``, each ``"ok"`` or a reason."""
-    database, redis_ok, migrations = await asyncio.gather(
-        state.db.ping(_CHECK_TIMEOUT_S), _ping_redis(state), _migrations(state)
-    )
+    """``{"database": ..., "redis": ..., "migrations": ...}``, each ``"ok"`` or a reason.
+
+    Redis must take a write, not only answer PING (out of memory it refuses writes: no
+    invalidation, no enqueue). Migrations are checked only on a database that answers."""
+    database, redis = await asyncio.gather(state.db.ping(_CHECK_TIMEOUT_S), _redis_check(state))
+    migrations = await _migrations(state) if database else "unknown (database unreachable)"
     metrics.DEPENDENCY_UP.labels("database").set(int(database))
-    metrics.DEPENDENCY_UP.labels("redis").set(int(redis_ok))
+    metrics.DEPENDENCY_UP.labels("redis").set(int(redis == "ok"))
     return {
         "database": "ok" if database else "unreachable",
-        "redis": "ok" if redis_ok else "unreachable",
+        "redis": redis,
         "migrations": migrations,
     }
 
 
-async def _ping_redis(state: AppState) -> bool:
+async def _redis_check(state: AppState) -> str:
     if state.redis is None:
-        return False
+        return "unreachable"
+    key = f"{state.settings.cache_prefix}:ready-probe"
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_S):
-            return bool(await state.redis.ping())
+            await state.redis.set(key, "1", px=10_000)
+    except OutOfMemoryError:
+        return "refuses writes (out of memory)"
+    except ReadOnlyError:
+        return "refuses writes (read-only replica)"
+    except ResponseError as exc:  # it answers, but refuses
+        return f"refuses writes ({exc})"
     except Exception:
-        return False
+        return "unreachable"
+    return "ok"
 
 
 async def _migrations(state: AppState) -> str:
     from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
 
     heads = _script_heads(state.registry.migrations_dir)
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_S), state.db.engine.connect() as conn:
             rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
             current = {row[0] for row in rows}
-    except Exception:
-        return "unknown (database has no alembic_version)"
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            return "unknown (database unreachable)"
+        return "unknown (database has no alembic_version: run gen migrate upgrade)"
+    except Exception:  # a timeout, a connection refused while checking...
+        return "unknown (database unreachable)"
     if current == heads:
         return "ok"
     return f"not at head (database {sorted(current)}, head {sorted(heads)})"

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from flowgen_runtime import migrate
+from flowgen_runtime.core.db import database_from_settings
 from flowgen_runtime.core.logging import get_logger
 from flowgen_runtime.core.settings import Settings
+from flowgen_runtime.data.state import AppState
 from flowgen_runtime.graphql.app import create_app
-from flowgen_runtime.graphql.ops import RequestMiddleware
+from flowgen_runtime.graphql.ops import RequestMiddleware, readiness
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -141,3 +143,43 @@ async def test_ready_follows_migrations_and_redis(
     redis_server["start"]()
     back = await wait_ready(ready_client, 200)
     assert back.json()["status"] == "ready"
+
+
+async def test_ready_is_503_while_redis_refuses_writes(
+    ready_client: httpx.AsyncClient, redis_server: dict[str, Any]
+) -> None:
+    """Out of memory, Redis still answers PING but takes no write (no invalidation, no
+    enqueue): not ready (#16)."""
+    import redis as redis_sync
+
+    assert migrate.run(REGISTRY, "upgrade", url=ready_client.sync_url) == 0  # type: ignore[attr-defined]
+    await wait_ready(ready_client, 200)
+    with redis_sync.Redis.from_url(redis_server["url"]) as admin:
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.config_set("maxmemory", "1")
+        try:
+            full = await wait_ready(ready_client, 503)
+            assert full.json()["checks"]["redis"] == "refuses writes (out of memory)"
+        finally:
+            admin.config_set("maxmemory", "0")
+    await wait_ready(ready_client, 200)
+
+
+async def test_ready_says_the_database_is_unreachable_not_unmigrated(tmp_path: Path) -> None:
+    """A database that does not answer is reported as such, not as 'no alembic_version'."""
+    from tests.e2e.harness import free_port
+
+    settings = Settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/nothing",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0", data_dir=str(tmp_path / "data"),
+    )  # fmt: skip
+    state = AppState(REGISTRY, settings)
+    state.db = database_from_settings(settings)
+    try:
+        checks = await readiness(state)
+    finally:
+        await state.db.dispose()
+    assert checks == {
+        "database": "unreachable", "redis": "unreachable",
+        "migrations": "unknown (database unreachable)",
+    }  # fmt: skip
