@@ -18,5 +18,9 @@ async def before_create(event: WriteEvent) -> None:
 
 
 async def after_create(event: WriteEvent) -> None:
-    """Grade it: the job is added once the submission is committed (never for a rollback)."""
-    await event.enqueue("exam", "grade_submission", {"submission_id": event.row["id"]})
+    """Grade it: the job is added once the submission is committed (never for a rollback).
+    It runs as the system: grading reads the answer keys, which students may not see."""
+    await event.enqueue(
+        "exam", "grade_submission", {"submission_id": event.row["id"]},
+        as_system="grading a new submission reads the answer keys",
+    )  # fmt: skip

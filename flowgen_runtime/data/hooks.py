@@ -93,17 +93,25 @@ class WriteEvent:
         raise ForbiddenError(message)
 
     async def enqueue(
-        self, queue: str, job: str, payload: Mapping[str, Any], *, job_id: str | None = None
+        self,
+        queue: str,
+        job: str,
+        payload: Mapping[str, Any],
+        *,
+        job_id: str | None = None,
+        as_system: str | None = None,
     ) -> Any:
         """Enqueue ``job`` on ``queue`` (names from the specs) once the write commits.
 
         The job's ``permissions`` (who may enqueue it from the API) do not apply: the app's
-        own code decides. It is recorded as enqueued by the caller."""
+        own code decides. The job runs as the caller, or as the system when ``as_system``
+        gives the reason (logged; e.g. grading reads answer keys the student may not)."""
         from flowgen_runtime.jobs.api import enqueue_job
 
+        ctx = self.ctx if as_system is None else self.ctx.as_system(as_system)
         queue_def = self.ctx.registry.queues[queue]
         return await enqueue_job(
-            self.ctx, queue_def, job, dict(payload), job_id=job_id, grants=_APP_CODE
+            ctx, queue_def, job, dict(payload), job_id=job_id, grants=_APP_CODE
         )
 
 

@@ -4,6 +4,7 @@ succeeded before the fix. See ``docs/threat-model.md``."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -60,6 +61,11 @@ def w(pg_app: App) -> dict[str, Any]:
         as_=tokens["s1"],
     )["createSubmission"]
     submission = pg_app.wait_job("exam", sub["id"])["result"]["id"]
+    graded = "query($id: ID!) { submission(id: $id) { status } }"
+    for _ in range(100):  # the example grades every new submission (extensions/submission.py)
+        if pg_app.data(graded, {"id": submission})["submission"]["status"] == "GRADED":
+            break
+        time.sleep(0.1)
     video = pg_app.data(  # by t1 itself: the grant presets the owner from the token
         "mutation($i: CreateVideoInput!) { createVideo(input: $i) { id } }",
         {"i": {"title": "v", "sourceUrl": "s3://v", "sizeBytes": 1}},
@@ -95,8 +101,14 @@ def test_a_job_cannot_write_what_its_caller_cannot(pg_app: App, w: dict[str, Any
         "exam", enqueue(pg_app, "grade_submission", {"submissionId": w["submission"]}, t2)
     )
     assert grade["state"] == "failed"  # t2 cannot read t1's exam's submissions
-    score = "query($id: ID!) { submission(id: $id) { status score } }"
-    assert pg_app.data(score, {"id": w["submission"]})["submission"]["score"] is None
+    score = "query($id: ID!) { submission(id: $id) { status score graded_at: gradedAt } }"
+    before = pg_app.data(score, {"id": w["submission"]})["submission"]
+    assert before["status"] == "GRADED"  # by the example's own hook, as the system
+    t2_again = pg_app.wait_job(
+        "exam", enqueue(pg_app, "grade_submission", {"submissionId": w["submission"]}, t2)
+    )
+    assert t2_again["state"] == "failed"
+    assert pg_app.data(score, {"id": w["submission"]})["submission"] == before  # untouched
     thumb = pg_app.wait_job(
         "video", enqueue(pg_app, "generate_thumbnail", {"videoId": w["video"]}, s1)
     )
@@ -108,10 +120,9 @@ def test_a_job_cannot_write_what_its_caller_cannot(pg_app: App, w: dict[str, Any
         "exam", enqueue(pg_app, "grade_submission", {"submissionId": w["submission"]}, t1)
     )
     assert own["state"] == "completed", own
-    assert pg_app.data(score, {"id": w["submission"]})["submission"] == {
-        "status": "GRADED",
-        "score": 100.0,
-    }
+    after = pg_app.data(score, {"id": w["submission"]})["submission"]
+    assert (after["status"], after["score"]) == ("GRADED", 100.0)
+    assert after["graded_at"] > before["graded_at"]  # graded again, by its author's job
 
 
 # -- 2. a queued write is the inline write, run later ----------------------------------------
