@@ -54,13 +54,13 @@ def scaffold_handlers(
             init = parent / "__init__.py"
             if not init.exists():
                 init.write_text('"""Your code: job handlers and custom resolvers."""\n')
-        body = _handler_module(jobs, package)
+        body = _handler_module(jobs, package, {q.name: q.module for q in app.queues})
         path.write_text(body, encoding="utf-8")
         created.append(str(path))
     return created, warnings
 
 
-def _handler_module(jobs: list[Job], package: str) -> str:
+def _handler_module(jobs: list[Job], package: str, modules: dict[str, str]) -> str:
     """A new handler module: one typed stub per job."""
     body = (
         '"""Job handlers (your code: flowgen created this file once and never rewrites it)."""\n\n'
@@ -71,12 +71,12 @@ def _handler_module(jobs: list[Job], package: str) -> str:
     for j in jobs:
         payloads.setdefault(j.queue, set()).add(f"{pascal(j.name)}Payload")
     for queue, classes in sorted(payloads.items()):
-        body += f"from {package}.queues.{queue} import {', '.join(sorted(classes))}\n"
+        body += f"from {package}.queues.{modules[queue]} import {', '.join(sorted(classes))}\n"
     for j in jobs:
         func = (j.handler or "").rsplit(".", 1)[1]
         body += _STUB.format(
             func=func, doc=j.description or f"Handle `{j.name}` jobs.",
-            cls=f"{pascal(j.name)}Payload", queue=j.queue, package=package,
+            cls=f"{pascal(j.name)}Payload", queue=modules[j.queue], package=package,
         )  # fmt: skip
     return body
 
