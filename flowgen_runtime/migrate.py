@@ -355,8 +355,10 @@ def rename_table(old: str, new: str, primary_key: tuple[str, str] | None = None)
     bind = op.get_bind()
     renamed_pk = primary_key is not None and primary_key[0] != primary_key[1]
     if bind.dialect.name != "postgresql":
-        if renamed_pk and primary_key is not None:
-            cols = sa.inspect(bind).get_pk_constraint(new)["constrained_columns"]
+        pk = sa.inspect(bind).get_pk_constraint(new)
+        # an AUTOINCREMENT key is declared inline on SQLite and has no name to rename
+        if renamed_pk and primary_key is not None and pk.get("name") == primary_key[0]:
+            cols = pk["constrained_columns"]
             with op.batch_alter_table(new, recreate="always") as batch:
                 batch.drop_constraint(primary_key[0], type_="primary")
                 batch.create_primary_key(primary_key[1], cols)
