@@ -146,6 +146,44 @@ class EntityHooks:
 NO_HOOKS = EntityHooks()
 
 
+@dataclass
+class Hooked:
+    """The hooks of one entity for the writes of one transaction: what every write path
+    (services, nested writes) calls around its statement."""
+
+    hooks: EntityHooks
+    ctx: Any
+    session: Any
+    entity: str
+    pk: str
+    via: str
+
+    def has(self, op: str) -> bool:
+        """Whether ``op`` (``create``/``update``/``delete``) has any hook, before or after."""
+        return self.hooks.has(f"before_{op}") or self.hooks.has(f"after_{op}")
+
+    async def before(
+        self, op: str, data: dict[str, Any] | None, *, id: Any = None,
+        path: list[str | int] | None = None,
+    ) -> dict[str, Any] | None:  # fmt: skip
+        """``data`` after the ``before_<op>`` hooks (itself when there are none)."""
+        name = f"before_{op}"
+        if not self.hooks.has(name):
+            return data
+        event = WriteEvent(self.ctx, self.session, self.entity, op, id=id, data=data,
+                           path=list(path or []), via=self.via)  # fmt: skip
+        await self.hooks.run(name, event)
+        return event.data if data is None else (event.data or {})
+
+    async def after(self, op: str, row: Any, *, path: list[str | int] | None = None) -> None:
+        """Run the ``after_<op>`` hooks on the row as written (as it was, for a delete)."""
+        name = f"after_{op}"
+        if self.hooks.has(name):
+            event = WriteEvent(self.ctx, self.session, self.entity, op, id=row[self.pk],
+                               row=row, path=list(path or []), via=self.via)  # fmt: skip
+            await self.hooks.run(name, event)
+
+
 def describe(hooks: Mapping[str, EntityHooks]) -> str:
     """``Exam: before_create, after_create; User: ...`` for the start-up log line."""
     parts = [

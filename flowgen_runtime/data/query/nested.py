@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flowgen_runtime.auth.access import FULL
 from flowgen_runtime.core.errors import ForbiddenError, UserInputError
+from flowgen_runtime.data.hooks import NO_HOOKS, Hooked
 from flowgen_runtime.data.meta import EntityMeta, RelationMeta
 from flowgen_runtime.data.query.values import coerce
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ Path = list[str | int]
 
 async def apply_nested(
     session: AsyncSession, registry: Any, meta: EntityMeta, parent: Any,
-    nested: Mapping[str, Mapping[str, Any]], path: Path, guard: Any = None, events: Any = None,
+    nested: Mapping[str, Mapping[str, Any]], path: Path, guard: Any = None, hooked: Any = None,
 ) -> set[str]:  # fmt: skip
     """Run every nested operation; return the names of the entities it wrote to.
 
@@ -34,11 +35,12 @@ async def apply_nested(
     update access on the target rows (a link changes both sides). A target whose create
     (or update, for connect/disconnect) is queued refuses the nested write: it would run
     inline what the spec queues.
-    ``events(target_meta, op, **facts)`` gives the target's write hooks and an event for
-    them: a nested create runs its create hooks, a connect/disconnect of has-many rows
-    their update hooks (links of a many-to-many change no row of the target: no hooks)."""
+    ``hooked(target_meta)`` gives the target's write hooks in this transaction
+    (:class:`~flowgen_runtime.data.hooks.Hooked`): a nested create runs its create hooks, a
+    connect/disconnect of has-many rows their update hooks (links of a many-to-many change
+    no row of the target: no hooks)."""
     guard = guard or _Open()
-    events = events or _no_events
+    hooked = hooked or _unhooked
     touched: set[str] = set()
     for name, ops in nested.items():
         if not ops:
@@ -47,7 +49,7 @@ async def apply_nested(
         target: EntityMeta = registry.services[rel.target].meta
         here = [*path, name]
         if rel.kind == "has_many":
-            await _has_many(session, registry, rel, target, parent, ops, here, guard, events)
+            await _has_many(session, registry, rel, target, parent, ops, here, guard, hooked)
         else:
             await _many_to_many(session, registry, rel, target, parent, ops, here, guard)
         touched.add(rel.target)
@@ -74,10 +76,8 @@ def _not_queued(target: EntityMeta, op: str, ops: Mapping[str, Any], keys: tuple
         raise UserInputError([{"path": [*path, k], "message": message} for k in given])
 
 
-def _no_events(_meta: EntityMeta, _op: str, **_facts: Any) -> tuple[Any, Any]:
-    from flowgen_runtime.data.hooks import NO_HOOKS
-
-    return NO_HOOKS, None
+def _unhooked(meta: EntityMeta) -> Hooked:
+    return Hooked(NO_HOOKS, None, None, meta.name, meta.pk, "nested")
 
 
 def _ids(target: EntityMeta, raw: list[Any], path: Path) -> list[Any]:
@@ -96,9 +96,10 @@ def _missing(target: EntityMeta, wanted: list[Any], found: set[Any], path: Path)
 
 async def _has_many(
     session: AsyncSession, registry: Any, rel: RelationMeta, target: EntityMeta, parent: Any,
-    ops: Mapping[str, Any], path: Path, guard: Any, events: Any,
+    ops: Mapping[str, Any], path: Path, guard: Any, hooked: Any,
 ) -> None:  # fmt: skip
     t = target.table
+    hooks: Hooked = hooked(target)
     _not_queued(target, "create", ops, ("create",), path)
     _not_queued(target, "update", ops, ("connect", "disconnect"), path)
     creates = ops.get("create") or []
@@ -108,10 +109,7 @@ async def _has_many(
         here = [*path, "create", i]
         values = _restrict(target, access, {**item, rel.fk: parent}, here)
         await guard.refs(session, target, {**values, rel.fk: None}, here)
-        hooks, event = events(target, "create", data=values, path=here)
-        if hooks.has("before_create"):
-            await hooks.run("before_create", event)
-            values = event.data
+        values = await hooks.before("create", values, path=here) or {}
         try:
             async with session.begin_nested():
                 stmt = sa.insert(t).values(**values).returning(*t.c)
@@ -124,9 +122,7 @@ async def _has_many(
             is None
         ):
             raise ForbiddenError(f"not allowed to create this {target.name}")
-        if hooks.has("after_create"):
-            _, event = events(target, "create", id=new, row=row, path=here)
-            await hooks.run("after_create", event)
+        await hooks.after("create", row, path=here)
     for op, value in (("connect", parent), ("disconnect", None)):
         ids = _ids(target, ops.get(op) or [], [*path, op])
         if not ids:
@@ -137,28 +133,23 @@ async def _has_many(
         rule, _ = guard(target, "update")
         mine = t.c[rel.fk] == parent if op == "disconnect" else sa.true()
         await _relink(
-            session, target, events, ids, sa.and_(mine, rule), {rel.fk: value}, [*path, op]
+            session, target, hooks, ids, sa.and_(mine, rule), {rel.fk: value}, [*path, op]
         )
 
 
 async def _relink(
-    session: AsyncSession, target: EntityMeta, events: Any, ids: list[Any], where: Any,
+    session: AsyncSession, target: EntityMeta, hooks: Hooked, ids: list[Any], where: Any,
     values: dict[str, Any], path: Path,
 ) -> None:  # fmt: skip
     """Point the has-many rows ``ids`` at a parent (or none), through their update hooks."""
     t = target.table
-    hooks, _ = events(target, "update")
-    if hooks.has("before_update"):
-        for i, pk in enumerate(ids):
-            _, event = events(target, "update", id=pk, data=dict(values), path=[*path, i])
-            await hooks.run("before_update", event)
+    for i, pk in enumerate(ids):  # a hook may refuse; the link is the write (no changes)
+        await hooks.before("update", dict(values), id=pk, path=[*path, i])
     stmt = sa.update(t).where(t.c[target.pk].in_(ids), where).values(values).returning(*t.c)
     rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
     _missing(target, ids, {r[target.pk] for r in rows}, path)
-    if hooks.has("after_update"):
-        for row in rows:
-            _, event = events(target, "update", id=row[target.pk], row=row, path=path)
-            await hooks.run("after_update", event)
+    for row in rows:
+        await hooks.after("update", row, path=path)
 
 
 async def _many_to_many(

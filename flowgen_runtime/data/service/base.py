@@ -18,7 +18,7 @@ from flowgen_runtime.core.db import (
 from flowgen_runtime.core.errors import UserInputError, from_validation
 from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
-from flowgen_runtime.data.hooks import EntityHooks, WriteEvent
+from flowgen_runtime.data.hooks import EntityHooks, Hooked
 from flowgen_runtime.data.meta import EntityMeta
 from flowgen_runtime.data.query.values import check_int
 from flowgen_runtime.jobs.outbox import current_outbox, transaction
@@ -37,8 +37,9 @@ class ServiceBase(Generic[Row]):
         self.hooks = EntityHooks()
         """User write hooks (:mod:`flowgen_runtime.data.hooks`), added at start-up."""
 
-    def _event(self, ctx: Context, session: Any, op: str, **facts: Any) -> WriteEvent:
-        return WriteEvent(ctx, session, self.meta.name, op, **facts)
+    def _hooked(self, ctx: Context, session: Any, via: str) -> Hooked:
+        """This entity's hooks for the writes of ``session`` (see :class:`Hooked`)."""
+        return Hooked(self.hooks, ctx, session, self.meta.name, self.meta.pk, via)
 
     def parse_id(self, raw: Any, path: list[str | int] | str = "id") -> Any:
         """Client id (GraphQL ``ID`` is a string) -> int or UUID; a clear error otherwise."""

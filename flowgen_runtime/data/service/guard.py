@@ -16,7 +16,7 @@ from flowgen_runtime.core.errors import (
 )
 from flowgen_runtime.core.naming import camel
 from flowgen_runtime.data.context import Context
-from flowgen_runtime.data.hooks import EntityHooks, WriteEvent
+from flowgen_runtime.data.hooks import Hooked
 from flowgen_runtime.data.meta import EntityMeta
 from flowgen_runtime.data.query.filters import Scope, build_where, visible
 from flowgen_runtime.data.query.values import coerce
@@ -131,11 +131,10 @@ def nested_guard(ctx: Context) -> NestedGuard:
     return NestedGuard(ctx)
 
 
-def nested_events(ctx: Context, session: Any) -> Any:
-    """For nested writes: the target's write hooks and an event for them."""
+def nested_hooks(ctx: Context, session: Any) -> Any:
+    """For nested writes: the target entity's hooks in this transaction."""
 
-    def events(meta: EntityMeta, op: str, **facts: Any) -> tuple[EntityHooks, WriteEvent]:
-        hooks = ctx.registry.services[meta.name].hooks
-        return hooks, WriteEvent(ctx, session, meta.name, op, via="nested", **facts)
+    def hooked(meta: EntityMeta) -> Hooked:
+        return ctx.registry.services[meta.name]._hooked(ctx, session, "nested")
 
-    return events
+    return hooked

@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from flowgen_runtime.core.db import is_fk_violation
 from flowgen_runtime.core.errors import ConflictError, ForbiddenError, UserInputError
 from flowgen_runtime.data.context import Context
+from flowgen_runtime.data.hooks import Hooked
 from flowgen_runtime.data.query.filters import Scope, visible
 from flowgen_runtime.data.query.nested import apply_nested
 from flowgen_runtime.data.service.base import Row, ServiceBase
 from flowgen_runtime.data.service.guard import (
     explain_missing,
-    nested_events,
     nested_guard,
+    nested_hooks,
     restrict,
     rows_rule,
     still_allowed,
@@ -74,16 +75,15 @@ class WriteMixin(ServiceBase[Row]):
                 errors += exc.errors
         if errors:
             raise UserInputError(errors)
-        out, touched, hooks = [], set(), self.hooks
+        out: list[Row] = []
+        touched: set[str] = set()
         async with self._transaction(ctx) as s:
+            hooks = self._hooked(ctx, s, via)
             for here, values, nested in prepared:
                 refused = await unreadable_refs(s, ctx, self.meta, values, here)
                 if refused:
                     raise UserInputError(refused)
-                if hooks.has("before_create"):
-                    event = self._event(ctx, s, "create", data=values, path=here, via=via)
-                    await hooks.run("before_create", event)
-                    values = event.data or {}
+                values = await hooks.before("create", values, path=here) or {}
                 try:
                     result = await s.execute(
                         sa.insert(self.meta.table).values(**values).returning(*self._columns)
@@ -91,7 +91,7 @@ class WriteMixin(ServiceBase[Row]):
                     row = self._row(result.mappings().one())
                     touched |= await apply_nested(
                         s, ctx.registry, self.meta, row[self.meta.pk], nested, here,
-                        nested_guard(ctx), nested_events(ctx, s),
+                        nested_guard(ctx), nested_hooks(ctx, s),
                     )  # fmt: skip
                 except IntegrityError as exc:
                     await s.rollback()
@@ -100,12 +100,8 @@ class WriteMixin(ServiceBase[Row]):
             if not await still_allowed(s, ctx, self.meta, access, [r[self.meta.pk] for r in out]):
                 await s.rollback()
                 raise ForbiddenError(f"not allowed to create this {self.meta.name}")
-            if hooks.has("after_create"):
-                for (here, _, _), row in zip(prepared, out, strict=True):
-                    event = self._event(
-                        ctx, s, "create", id=row[self.meta.pk], row=row, path=here, via=via
-                    )
-                    await hooks.run("after_create", event)
+            for (here, _, _), row in zip(prepared, out, strict=True):
+                await hooks.after("create", row, path=here)
             await s.commit()
         return out, touched
 
@@ -118,15 +114,12 @@ class WriteMixin(ServiceBase[Row]):
         values = restrict(self.meta, access, values)
         touched: set[str] = set()
         mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
-        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            hooks = self._hooked(ctx, s, via)
             refused = await unreadable_refs(s, ctx, self.meta, values, ["input"])
             if refused:
                 raise UserInputError(refused)
-            if hooks.has("before_update"):
-                event = self._event(ctx, s, "update", id=pk, data=values, path=["input"], via=via)
-                await hooks.run("before_update", event)
-                values = event.data or {}
+            values = await hooks.before("update", values, id=pk, path=["input"]) or {}
             try:
                 if values:
                     stmt = sa.update(self.meta.table).where(mine).values(**values)
@@ -143,14 +136,12 @@ class WriteMixin(ServiceBase[Row]):
                     )
                 touched = await apply_nested(
                     s, ctx.registry, self.meta, pk, nested, ["input"], nested_guard(ctx),
-                    nested_events(ctx, s),
+                    nested_hooks(ctx, s),
                 )  # fmt: skip
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
-            if hooks.has("after_update"):
-                event = self._event(ctx, s, "update", id=pk, row=self._row(found), via=via)
-                await hooks.run("after_update", event)
+            await hooks.after("update", self._row(found))
             await s.commit()
         await self._invalidate(ctx, *touched)
         return self._as_read(ctx, self._row(found))
@@ -172,21 +163,17 @@ class WriteMixin(ServiceBase[Row]):
             raise UserInputError(
                 [{"path": ["input", k], "message": "required to upsert"} for k in missing]
             )
-        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            hooks = self._hooked(ctx, s, "upsert")
             refused = await unreadable_refs(s, ctx, self.meta, values, ["input"])
             if refused:
                 raise UserInputError(refused)
-            op, existing = "create", None
-            if hooks:
+            op = "create"
+            if hooks.has("create") or hooks.has("update"):
                 match = sa.and_(*(self.meta.table.c[k] == values[k] for k in lookup))
                 existing = await s.scalar(sa.select(self._pk_col).where(match))
                 op = "create" if existing is None else "update"
-                event = self._event(
-                    ctx, s, op, id=existing, data=values, path=["input"], via="upsert"
-                )
-                await hooks.run(f"before_{op}", event)
-                values = event.data or {}
+                values = await hooks.before(op, values, id=existing, path=["input"]) or {}
             stmt = _upsert_statement(
                 s.bind.dialect.name,
                 self.meta.table,
@@ -205,14 +192,12 @@ class WriteMixin(ServiceBase[Row]):
                     raise ForbiddenError(f"not allowed to create this {self.meta.name}")
                 touched = await apply_nested(
                     s, ctx.registry, self.meta, row[self.meta.pk], nested, ["input"],
-                    nested_guard(ctx), nested_events(ctx, s),
+                    nested_guard(ctx), nested_hooks(ctx, s),
                 )  # fmt: skip
             except IntegrityError as exc:
                 await s.rollback()
                 raise await self._write_error(ctx, exc, values) from None
-            if hooks:
-                event = self._event(ctx, s, op, id=row[self.meta.pk], row=row, via="upsert")
-                await hooks.run(f"after_{op}", event)
+            await hooks.after(op, row)
             await s.commit()
         await self._invalidate(ctx, *touched)
         return self._as_read(ctx, row)
@@ -233,11 +218,11 @@ class WriteMixin(ServiceBase[Row]):
         if not values:
             return {"count": 0}
         cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
-        hooks = self.hooks
         async with self._transaction(ctx) as s:
+            hooks = self._hooked(ctx, s, "bulk")
             try:
-                if hooks.has("before_update") or hooks.has("after_update"):
-                    pks = await self._each_updated(ctx, s, cond, values)
+                if hooks.has("update"):
+                    pks = await self._each_updated(hooks, s, cond, values)
                 else:
                     stmt = sa.update(self.meta.table).where(cond).values(**values)
                     pks = list((await s.execute(stmt.returning(self._pk_col))).scalars())
@@ -254,17 +239,15 @@ class WriteMixin(ServiceBase[Row]):
         return {"count": len(pks)}
 
     async def _each_updated(
-        self, ctx: Context, s: Any, cond: Any, values: dict[str, Any]
+        self, hooks: Hooked, s: Any, cond: Any, values: dict[str, Any]
     ) -> list[Any]:
         """A bulk update one row at a time, each through the update hooks."""
         pks = list((await s.execute(sa.select(self._pk_col).where(cond))).scalars())
         for pk in pks:
-            event = self._event(ctx, s, "update", id=pk, data=dict(values), via="bulk")
-            await self.hooks.run("before_update", event)
-            stmt = sa.update(self.meta.table).where(self._pk_col == pk).values(**(event.data or {}))
+            changes = await hooks.before("update", dict(values), id=pk) or {}
+            stmt = sa.update(self.meta.table).where(self._pk_col == pk).values(**changes)
             row = self._row((await s.execute(stmt.returning(*self._columns))).mappings().one())
-            event = self._event(ctx, s, "update", id=pk, row=row, via="bulk")
-            await self.hooks.run("after_update", event)
+            await hooks.after("update", row)
         return pks
 
     def _where(self, ctx: Context, where: Mapping[str, Any]) -> Any:
@@ -274,10 +257,9 @@ class WriteMixin(ServiceBase[Row]):
     async def delete(self, ctx: Context, id: Any, *, via: str = "mutation") -> Row:
         pk = self.parse_id(id)
         access = ctx.access(self.meta, "delete")
-        hooks = self.hooks
         async with self._transaction(ctx) as s:
-            if hooks.has("before_delete"):
-                await hooks.run("before_delete", self._event(ctx, s, "delete", id=pk, via=via))
+            hooks = self._hooked(ctx, s, via)
+            await hooks.before("delete", None, id=pk)
             mine = sa.and_(self._pk_col == pk, rows_rule(ctx, self.meta, access))
             stmt = sa.delete(self.meta.table).where(mine).returning(*self._columns)
             try:
@@ -287,9 +269,7 @@ class WriteMixin(ServiceBase[Row]):
                 raise self._delete_error(exc, f"{self.meta.name} {pk} is") from None
             if found is None:
                 raise await explain_missing(s, ctx, self.meta, pk, "delete")
-            if hooks.has("after_delete"):
-                event = self._event(ctx, s, "delete", id=pk, row=self._row(found), via=via)
-                await hooks.run("after_delete", event)
+            await hooks.after("delete", self._row(found))
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
         return self._as_read(ctx, self._row(found))
@@ -297,16 +277,15 @@ class WriteMixin(ServiceBase[Row]):
     async def delete_many(self, ctx: Context, where: Mapping[str, Any]) -> dict[str, int]:
         access = ctx.access(self.meta, "delete")
         cond = sa.and_(self._where(ctx, where), rows_rule(ctx, self.meta, access))
-        hooks = self.hooks
         async with self._transaction(ctx) as s:
-            if hooks.has("before_delete"):
+            hooks = self._hooked(ctx, s, "bulk")
+            if self.hooks.has("before_delete"):
                 for pk in list((await s.execute(sa.select(self._pk_col).where(cond))).scalars()):
-                    event = self._event(ctx, s, "delete", id=pk, via="bulk")
-                    await hooks.run("before_delete", event)
+                    await hooks.before("delete", None, id=pk)
             stmt = sa.delete(self.meta.table).where(cond)
             rows: list[Row] = []
             try:
-                if hooks.has("after_delete"):
+                if self.hooks.has("after_delete"):
                     result = await s.execute(stmt.returning(*self._columns))
                     rows = [self._row(r) for r in result.mappings()]
                     count = len(rows)
@@ -315,10 +294,8 @@ class WriteMixin(ServiceBase[Row]):
             except IntegrityError as exc:
                 await s.rollback()
                 raise self._delete_error(exc, f"some {self.meta.name} rows are") from None
-            if rows:
-                for row in rows:
-                    event = self._event(ctx, s, "delete", id=row[self.meta.pk], row=row, via="bulk")
-                    await hooks.run("after_delete", event)
+            for row in rows:
+                await hooks.after("delete", row)
             await s.commit()
         await self._invalidate(ctx, *self._dependents(ctx))
         return {"count": count}
