@@ -243,3 +243,23 @@ def test_a_hook_refuses_videos_over_two_gigabytes(client: TestClient, tmp_path: 
     assert error["extensions"]["errors"][0]["path"] == ["input", "sizeBytes"]
     ok = _gql(client, 'mutation { createVideo(input: {title: "ok", sourceUrl: "https://v", sizeBytes: 2000000000}) { id } }')  # fmt: skip
     assert "errors" not in ok, ok
+
+
+async def test_an_update_hook_changes_what_an_upsert_updates(
+    state: AppState, recorder: Recorder
+) -> None:
+    """An upsert that finds its row runs the update hooks on the values it updates with:
+    what a before_update hook sets is written (it used to change the insert's values)."""
+    ctx = state.context(identity=ADMIN_ID)
+    exam = await _exam(ctx)
+    await questions.create(ctx, {"exam_id": exam["id"], "position": 1, "prompt": "a"})
+
+    def shout(event: WriteEvent) -> None:
+        assert event.data is not None
+        event.data["prompt"] = event.data["prompt"].upper()
+
+    questions.hooks.add("before_update", shout)
+    row = await questions.upsert(
+        ctx, ["exam_id", "position"], {"exam_id": exam["id"], "position": 1, "prompt": "quiet"}
+    )
+    assert row["prompt"] == "QUIET"

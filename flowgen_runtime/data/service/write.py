@@ -172,8 +172,11 @@ class WriteMixin(ServiceBase[Row]):
             if hooks.has("create") or hooks.has("update"):
                 match = sa.and_(*(self.meta.table.c[k] == values[k] for k in lookup))
                 existing = await s.scalar(sa.select(self._pk_col).where(match))
-                op = "create" if existing is None else "update"
-                values = await hooks.before(op, values, id=existing, path=["input"]) or {}
+                if existing is None:
+                    values = await hooks.before("create", values, path=["input"]) or {}
+                else:  # the update writes `changes`: what the update hooks see and may change
+                    op = "update"
+                    changes = await hooks.before("update", changes, id=existing, path=["input"]) or {}  # fmt: skip
             stmt = _upsert_statement(
                 s.bind.dialect.name,
                 self.meta.table,
