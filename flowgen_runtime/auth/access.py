@@ -138,6 +138,10 @@ class Access:
 
 FULL = Access()
 
+EVERYONE = (Grant(roles=frozenset({AUTHENTICATED}), anonymous=True),)
+"""Grants every caller matches: for an action the app itself already decided to allow
+(a queued mutation checked when it was asked for, a job a write hook enqueues)."""
+
 Permissions = Mapping[str, tuple[Grant, ...]] | None
 
 

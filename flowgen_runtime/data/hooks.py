@@ -36,14 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowgen_runtime.auth.access import AUTHENTICATED, Grant
+from flowgen_runtime.auth.access import EVERYONE
 from flowgen_runtime.core.errors import ForbiddenError, UserInputError
 from flowgen_runtime.core.naming import camel
 
 log = logging.getLogger("flowgen.hooks")
 
-_APP_CODE = (Grant(roles=frozenset({AUTHENTICATED}), anonymous=True),)
-"""Jobs a hook enqueues: every caller may (the hook is the app's code, not a client)."""
 
 HOOK_NAMES = (
     "before_create",
@@ -111,7 +109,12 @@ class WriteEvent:
         ctx = self.ctx if as_system is None else self.ctx.as_system(as_system)
         queue_def = self.ctx.registry.queues[queue]
         return await enqueue_job(
-            ctx, queue_def, job, dict(payload), job_id=job_id, grants=_APP_CODE
+            ctx,
+            queue_def,
+            job,
+            dict(payload),
+            job_id=job_id,
+            grants=EVERYONE,  # the hook is the app's code, not a client
         )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flowgen_runtime.auth.access import AUTHENTICATED, Grant
+from flowgen_runtime.auth.access import EVERYONE
 from flowgen_runtime.core.errors import UserInputError
 from flowgen_runtime.data.context import Context, job_caller
 from flowgen_runtime.data.service.base import Row
@@ -24,8 +24,6 @@ from flowgen_runtime.data.service.guard import (
 from flowgen_runtime.data.service.read import ReadMixin
 from flowgen_runtime.data.service.write import WriteMixin
 from pydantic import BaseModel
-
-_CHECKED = (Grant(roles=frozenset({AUTHENTICATED}), anonymous=True),)
 
 
 class EntityService(ReadMixin[Row], WriteMixin[Row]):
@@ -46,7 +44,7 @@ class EntityService(ReadMixin[Row], WriteMixin[Row]):
         queue = ctx.registry.queues[self.meta.operations[op]]
         # checked now for an early answer; the worker runs the inline mutation as the caller
         return await enqueue_job(
-            ctx, queue, f"{self.meta.name}.{op}", payload, job_id=key, grants=_CHECKED
+            ctx, queue, f"{self.meta.name}.{op}", payload, job_id=key, grants=EVERYONE
         )
 
     async def enqueue_create(
