@@ -25,6 +25,9 @@ def templates_dir() -> Path:
     try:
         found = resources.files(TEMPLATES_PACKAGE)
     except ModuleNotFoundError as exc:
+        checkout = Path(__file__).resolve().parents[1] / "templates"
+        if checkout.is_dir():  # a source checkout (PYTHONPATH, an editable install made
+            return checkout  # before templates/ became a package): the files are here
         raise RuntimeError(
             f"flowgen's templates ({TEMPLATES_PACKAGE}) are not installed: install flowgen "
             "(pip install flowgen, or pip install -e . in its repository)"
