@@ -60,14 +60,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_example(root: Path) -> Path:
-    """Copy the example specs, handlers and extensions to ``root`` and build them into
-    ``root/generated``."""
+def copy_example(root: Path) -> None:
+    """Copy the example's specs and its own code (handlers, extensions) to ``root``."""
     shutil.copytree(REPO / "specs", root / "specs")
     for package in ("handlers", "extensions"):
         shutil.copytree(
             REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__")
         )
+
+
+def build_example(root: Path) -> Path:
+    """The example copied to ``root`` (:func:`copy_example`) and built into
+    ``root/generated``."""
+    copy_example(root)
     run(GEN + ["build", "specs", "--out", "generated"], cwd=root, env=os.environ.copy())
     return root / "generated"
 

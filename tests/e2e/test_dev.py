@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from flowgen_runtime.core.processes import process_running
 
-from .harness import ADMIN, REPO, child_env, free_port
+from .harness import ADMIN, REPO, child_env, copy_example, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -43,11 +42,7 @@ def _wait(predicate, timeout: float, what: str, log: Path) -> None:  # type: ign
 def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> None:
     from flowgen_runtime.core.redis import embedded_redis_running, stop_embedded_redis
 
-    shutil.copytree(REPO / "specs", tmp_path / "specs")
-    for package in ("handlers", "extensions"):  # the example's own code
-        shutil.copytree(
-            REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    copy_example(tmp_path)
     port = free_port()
     env = child_env({"FLOWGEN_DATA_DIR": str(tmp_path / ".flowgen")})
     log = tmp_path / "dev.log"
