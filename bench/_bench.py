@@ -160,17 +160,19 @@ def post(url: str, body: dict[str, Any], auth: str | None = None) -> dict[str, A
 
 
 def wrk(
-    url: str, body: str, duration: int, connections: int, auth: str | None = None
-) -> dict[str, float]:
+    url: str, body: str, duration: int, connections: int, auth: str | None = None,
+    *, script: Path = WRK_SCRIPT, env: dict[str, str] | None = None,
+) -> dict[str, float]:  # fmt: skip
     """One wrk run (1 thread); the Lua script's ``done()`` prints a JSON summary.
+    ``script`` posts ``body`` (``post.lua``, or ``random.lua`` with ``WRK_MAX_ID`` in ``env``).
 
     The 30 s timeout (wrk's default is 2 s) lets slow scenarios queue instead of failing.
     """
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s"]
-    cmd += ["-s", str(WRK_SCRIPT), url]
+    cmd += ["-s", str(script), url]
     out = subprocess.run(
         cmd,
-        env={**os.environ, "WRK_BODY": body, "WRK_AUTH": auth or ""},
+        env={**os.environ, "WRK_BODY": body, "WRK_AUTH": auth or "", **(env or {})},
         check=True,
         capture_output=True,
         text=True,

@@ -49,6 +49,9 @@ from _bench import (  # noqa: E402
     drop_database,
     post,
 )
+from _bench import (
+    wrk as run_wrk,
+)
 
 RANDOM = BENCH / "wrk" / "random.lua"
 USER = '{"query": "query($id: ID!) { user(id: $id) { id email name role } }", "variables": {"id": "__ID__"}}'
@@ -69,23 +72,9 @@ MODES = {
 
 
 def wrk(url: str, body: str, max_id: int, duration: int, connections: int, auth: str) -> float:
-    cmd = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{duration}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(RANDOM),
-        url,
-    ]
-    env = {**os.environ, "WRK_BODY": body, "WRK_AUTH": auth, "WRK_MAX_ID": str(max_id)}
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    summary = json.loads(out.strip().splitlines()[-1])
-    if summary["errors"]:
-        raise RuntimeError(f"wrk: {summary['errors']} errors on {url}")
-    return float(summary["rps"])
+    """Requests per second of one wrk run with random ids up to ``max_id``."""
+    env = {"WRK_MAX_ID": str(max_id)}
+    return float(run_wrk(url, body, duration, connections, auth, script=RANDOM, env=env)["rps"])
 
 
 def sqlite_database(tmp: Path, users: int, exams: int) -> str:
