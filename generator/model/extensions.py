@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..names import py_attr
 from ..spec.models import EntitySpec
 from ..spec.yaml_source import YamlDoc
 from .ir import Computed, Entity
@@ -35,10 +36,10 @@ def with_extensions(
                 problems.add(
                     doc, where, "a computed field needs a resolver",
                     "set `resolver: package.module.function`, or `extensions:` in app.yaml "
-                    f"to use {{extensions}}.{entity.module}.{name} by convention",
+                    f"to use {{extensions}}.{entity.module}.{py_attr(name)} by convention",
                 )  # fmt: skip
                 continue
-            resolver = f"{package}.{entity.module}.{name}"
+            resolver = f"{package}.{entity.module}.{py_attr(name)}"  # `from` -> from_
         computed.append(Computed(name, c.type, resolver, c.nullable, c.description))
     hooks = tuple((name, tuple(paths)) for name, paths in sorted(spec.hooks.items()))
     return replace(entity, hooks=hooks, computed=tuple(computed))

@@ -198,7 +198,7 @@ class Computed:
 
     @property
     def graphql_name(self) -> str:
-        return camel(self.name)
+        return graphql_field_name(self.name)
 
 
 @dataclass(frozen=True)

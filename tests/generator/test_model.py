@@ -240,3 +240,26 @@ def test_reserved_table_names_are_refused(tmp_path: Path, table: str) -> None:
     [error] = info.value.errors
     assert (error.line, error.path) == (2, "table")
     assert error.message.startswith(f"table '{table}' is reserved")
+
+
+def test_computed_fields_follow_the_field_naming_rules(tmp_path: Path) -> None:
+    """A computed field named like a Python keyword resolves to ``<module>.<name>_`` by
+    convention (a function cannot be called ``from``), and keeps its GraphQL name the way
+    stored fields do (``title_2`` stays ``title_2``)."""
+    app = inline_app(
+        tmp_path,
+        app="app: a\nextensions: ext\n",
+        note="""
+            entity: Class
+            fields:
+              body: text
+            computed:
+              from: {type: string}
+              title_2: {type: int}
+        """,
+    )
+    computed = {c.name: c for c in app.entity("Class").computed}
+    assert computed["from"].resolver == "ext.class_.from_"
+    assert computed["from"].graphql_name == "from"
+    assert computed["title_2"].resolver == "ext.class_.title_2"
+    assert computed["title_2"].graphql_name == "title_2"
