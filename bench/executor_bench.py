@@ -1,27 +1,26 @@
-"""Is the plan runner worth its code? The same server three ways, on the same data.
+"""What the compiled SQL path is worth: the same server two ways, on the same data.
 
 Not a test: it prints request rates and ratios. Run from the repository root::
 
     .venv/bin/python bench/executor_bench.py [--duration 8] [--connections 32] [--repeat 2]
 
-The compiled executor (``flowgen_runtime.graphql.execution``) has two parts: the one-SQL-
-statement path (PostgreSQL reads, ``tosql.py``) and the plan runner (``run.py``: a
-compiled plan run breadth first over the services, and a mutation's ``Replay``). Each
-scenario runs the example app's server with
+The compiled executor (``flowgen_runtime.graphql.execution``) answers a PostgreSQL query
+whose reads are all generated ones with one SQL statement (``tosql.py``); graphql-core
+runs everything else. Each scenario runs the example app's server with
 
 * ``core``: ``COMPILED_EXECUTION=false`` - graphql-core executes every request;
-* ``sql``: ``PLAN_RUNNER=false`` - one SQL statement where it applies, graphql-core for
-  the rest;
-* ``full``: both (the default);
+* ``sql``: the default - one SQL statement where it applies, graphql-core for the rest;
 
-and prints ``full/sql``, the plan runner's own worth (the issue's bar: >= 1.3x), and
-``full/core``. Scenarios (random ids as variables, ``bench/wrk/random.lua``):
+and prints ``sql/core``. Scenarios (random ids as variables, ``bench/wrk/random.lua``):
 
-* ``sqlite-user``, ``sqlite-page``: SQLite (no SQL path: the runner against graphql-core);
+* ``sqlite-user``, ``sqlite-page``: SQLite (no SQL path: both modes should be equal);
   a page is 20 users whose e-mail ends with a random digit, with 5 exams each;
 * ``pg-user``, ``pg-page``: PostgreSQL, cache off (the SQL path answers both);
-* ``pg-cache-user``: PostgreSQL, cache on, 100,000 users (misses run the runner);
-* ``pg-update``: PostgreSQL, ``updateUser`` of a random user (a mutation: runner + replay).
+* ``pg-cache-user``: PostgreSQL, cache on, 100,000 users (misses run on graphql-core);
+* ``pg-update``: PostgreSQL, ``updateUser`` of a random user (a mutation: graphql-core).
+
+A plan runner that ran the rest on plans (``full``) was measured here against ``sql`` at
+0.90-1.22x and removed (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -66,8 +65,7 @@ UPDATE = (
 )
 MODES = {
     "core": {"COMPILED_EXECUTION": "false"},
-    "sql": {"PLAN_RUNNER": "false"},
-    "full": {},
+    "sql": {},
 }
 
 
@@ -105,8 +103,8 @@ def sqlite_database(tmp: Path, users: int, exams: int) -> str:
 def measure(
     args: argparse.Namespace, name: str, db: str, cache: bool, body: str, max_id: int
 ) -> dict[str, float]:
-    """Median rate of each mode; the three servers run side by side and are measured in
-    turn, round after round, so a change in the machine's load hits all three alike."""
+    """Median rate of each mode; the servers run side by side and are measured in
+    turn, round after round, so a change in the machine's load hits both alike."""
     logdir = Path(tempfile.mkdtemp(prefix="executor-bench-"))
     servers: dict[str, Server] = {}
     try:
@@ -163,9 +161,7 @@ def main() -> None:
             ("pg-update", pg, False, UPDATE, 1000),
         ]
         only = {s for s in args.only.split(",") if s}
-        print(
-            f"{'scenario':<15} {'core':>8} {'sql':>8} {'full':>8} {'full/sql':>9} {'full/core':>10}"
-        )
+        print(f"{'scenario':<15} {'core':>8} {'sql':>8} {'sql/core':>9}")
         for name, db, cache, body, max_id in scenarios:
             if only and name not in only:
                 continue
@@ -175,8 +171,8 @@ def main() -> None:
                 )
                 db = pg_big
             r = measure(args, name, db, cache, body, max_id)
-            print(f"{name:<15} {r['core']:>8.0f} {r['sql']:>8.0f} {r['full']:>8.0f} "
-                  f"{r['full'] / r['sql']:>9.2f} {r['full'] / r['core']:>10.2f}", flush=True)  # fmt: skip
+            print(f"{name:<15} {r['core']:>8.0f} {r['sql']:>8.0f} {r['sql'] / r['core']:>9.2f}",
+                  flush=True)  # fmt: skip
     finally:
         drop_database(args.admin_url, "flowgen_exbench")
         if pg_big:

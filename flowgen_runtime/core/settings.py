@@ -129,11 +129,9 @@ class Settings(BaseSettings):
     cache_prefix: str = "fg"
     """Key prefix of cached reads (several apps or test runs can share one Redis)."""
     compiled_execution: bool = True
-    """Run queries on compiled plans (:mod:`flowgen_runtime.graphql.execution`); false: graphql-core
-    executes every request (the results are the same, only slower)."""
-    plan_runner: bool = True
-    """With ``compiled_execution``: run what one SQL statement does not answer on the plan
-    runner; false: graphql-core runs it (``bench/executor_bench.py`` compares the two)."""
+    """On PostgreSQL, answer queries whose reads are all generated ones with one SQL
+    statement (:mod:`flowgen_runtime.graphql.execution`); false: graphql-core executes every
+    request (the results are the same, only slower)."""
 
     @property
     def introspection_on(self) -> bool:

@@ -103,8 +103,7 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
         explorer=explorer, logger=_SILENT_LOGGER,
         executor=(
             Executor(
-                registry.schema, reads=registry.reads, cache_enabled=settings.cache_enabled,
-                plan_runner=settings.plan_runner,
+                registry.schema, reads=registry.reads, cache_enabled=settings.cache_enabled
             )
             if settings.compiled_execution
             else None

@@ -192,8 +192,7 @@ class GraphQLEndpoint:
     async def _execute(
         self, doc: Document, data: dict[str, Any], ctx: Any, variables: Any
     ) -> tuple[bool, Any]:
-        replay = None
-        if self.executor is not None and doc.node is not None:
+        if self.executor is not None and doc.node is not None and not self.state.db.is_sqlite:
             op_name = data.get("operationName")
             plan = (
                 self.executor.plan(doc, op_name, variables)
@@ -204,9 +203,8 @@ class GraphQLEndpoint:
             )
             if plan is not None:
                 result = await self.executor.run(plan, ctx)
-                if isinstance(result, dict):
+                if result is not None:
                     return True, result
-                replay = result  # a mutation's root fields that ran: never run them twice
 
         def parser(_context: Any, _data: Any) -> DocumentNode:
             if doc.parse_error is not None:
@@ -226,7 +224,7 @@ class GraphQLEndpoint:
         return await graphql(
             self.documents.schema, data, context_value=ctx, query_parser=parser,
             query_validator=validator, error_formatter=self.formatter,
-            debug=self.debug, logger=self.logger, middleware=[replay] if replay else None,
+            debug=self.debug, logger=self.logger,
         )  # fmt: skip
 
 

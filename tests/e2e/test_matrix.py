@@ -380,7 +380,7 @@ CASES_READ: dict[str, tuple[str, Callable[[Oracle], Any]]] = {
 }  # fmt: skip
 
 NOT_IN_SQL = {"aggregate-by-types"}
-"""Read cases the compiled executor leaves to the plan runner (aggregates)."""
+"""Read cases the compiled SQL path leaves to graphql-core (aggregates)."""
 
 ORDERS = ["TITLE", "PRICE", "DUE_ON", "AT", "REF", "KIND", "SHELF_ID", "RATIO", "ACTIVE"]
 

@@ -164,9 +164,9 @@ def test_the_generated_resolver_itself_is_still_compiled_to_sql(
 def test_a_query_that_errors_runs_each_resolver_once(
     database: str, seeded: str, redis_url: str, compiled: bool
 ) -> None:
-    """A failing field makes the plan runner hand over to graphql-core, which finishes
-    the request from a replay: the wrappers (and every other resolver) ran once, and the
-    answer is graphql-core's own, error path included."""
+    """A query with a failing field and wrapped resolvers (which keep it off the SQL
+    path) runs on graphql-core once: the wrappers ran once each, and the answer is
+    graphql-core's own, error path included."""
     settings = Settings(jwt_secret=JWT_SECRET, database_url=database, redis_url=redis_url,
                         cache_enabled=False, cache_prefix=seeded, compiled_execution=compiled)  # fmt: skip
     query = QUERY.replace("} } } }", '} } } bad: exam(id: "not-an-id") { id } }')

@@ -1,22 +1,18 @@
-"""A compiled executor for queries and mutations: plans built once per document, run
-without graphql-core, and (queries, on PostgreSQL) compiled further into one SQL statement.
+"""The compiled SQL path: a query whose reads are all generated ones answered by one
+PostgreSQL statement that returns the whole result as JSON.
 
 :class:`Executor` keeps the plans of each cached :class:`~flowgen_runtime.graphql.documents.Document`
-(per operation and variables) and runs each request the fastest way that gives exactly
-graphql-core's answer:
+(per operation and variables) and the statements compiled from them, and answers a
+request only when that gives exactly graphql-core's answer; it returns None for
+everything else, which graphql-core executes: mutations, subscriptions, queries answered
+from the whole-response cache (the entity cache and its single flight live in the
+services), SQLite, what no plan models (introspection, interfaces...: ``plan()`` is
+None), and any statement that fails or returns an incomplete answer (an error, a null in
+a non-null position: graphql-core reports it with its path). The SQL path has no side
+effects, so a request it gives up on runs once, on graphql-core.
 
-1. :mod:`.sql` - one statement returning the whole result as JSON (PostgreSQL, queries whose
-   reads are all generated ones; documents answered from the cache keep step 2, where
-   the entity cache and its single flight live);
-2. :mod:`.run` - the plan run breadth first over the services (a mutation's root fields
-   one after the other);
-3. graphql-core: it executes what no plan models (introspection, interfaces...:
-   ``plan()`` is None), and finishes a request the plan runner could not (an error, a
-   null in a non-null position) from a :class:`~.run.Replay` of the resolver calls
-   already made, so no resolver runs twice.
-
-Whether the plan runner is worth its code is measured by ``bench/executor_bench.py``
-(``docs/benchmarks.md``); ``PLAN_RUNNER=false`` turns it off.
+A plan runner that ran the rest on plans without graphql-core was measured on its own
+(``bench/executor_bench.py``, ``docs/benchmarks.md``) at 0.90-1.22x and removed.
 """
 
 from __future__ import annotations
@@ -38,12 +34,11 @@ from flowgen_runtime.graphql.execution.plan import (
     compile_plan,
     switches,
 )
-from flowgen_runtime.graphql.execution.run import Replay, run
 from flowgen_runtime.graphql.execution.tosql import BadValue, SqlPlan, compile_sql, finish
 from flowgen_runtime.graphql.schema import Read
 from graphql import GraphQLSchema, OperationDefinitionNode, OperationType, get_operation_ast
 
-__all__ = ["Executor", "Plan", "ReadTable", "Replay", "compile_plan", "run"]
+__all__ = ["Executor", "Plan", "ReadTable", "compile_plan"]
 
 log = logging.getLogger("flowgen.execution")
 _MAX_PLANS_PER_DOCUMENT = 64
@@ -57,11 +52,8 @@ class Executor:
         *,
         reads: Mapping[Any, Read] | None = None,
         cache_enabled: bool = False,
-        plan_runner: bool = True,
     ) -> None:
         self.schema = schema
-        self.plan_runner = plan_runner
-        """False: what SQL does not answer goes to graphql-core, not to :func:`.run.run`."""
         self.reads = ReadTable(reads or {})
         """The generated read resolvers (the registry's ``reads``): only fields whose
         resolver is one of them become SQL."""
@@ -72,7 +64,7 @@ class Executor:
         self._anonymous: dict[str, Any] = {}
 
     def runs(self, doc: Any, operation_name: str | None) -> bool:
-        """Whether the operation is one the executor may run (a query or a mutation;
+        """Whether the operation is one the executor may answer (a query; mutations and
         subscriptions go to graphql-core)."""
         return self._operation(doc, operation_name) is not None
 
@@ -80,31 +72,31 @@ class Executor:
         """The operation the executor may run, or None; remembered per document."""
         if operation_name not in doc.executable:
             operation = get_operation_ast(doc.node, operation_name)
-            if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+            if operation is not None and operation.operation != OperationType.QUERY:
                 operation = None
             doc.executable[operation_name] = operation
         found: OperationDefinitionNode | None = doc.executable[operation_name]
         return found
 
     def plan(self, doc: Any, operation_name: str | None, variables: Any) -> Plan | None:
-        """The plan of ``doc`` (a parsed, validated Document) for these inputs.
+        """The plan of ``doc`` (a parsed, validated Document) for these inputs, if the SQL
+        path may answer it; else None.
 
-        A query's plans are kept per variable values (a query is often sent again with
-        the same ones); a mutation's are not (its input is new each time). Either way
-        the operation is compiled once per ``@skip``/``@include`` values, and a request
-        with new variables only coerces them and computes the arguments that use them."""
+        Plans are kept per variable values (a query is often sent again with the same
+        ones); the operation is compiled once per ``@skip``/``@include`` values, and a
+        request with new variables only coerces them and computes the arguments that use
+        them. A query answered from the whole-response cache has none: its misses run on
+        the services, where the entity cache and its single flight are."""
         operation = self._operation(doc, operation_name)
         if operation is None:
             return None
-        if operation.operation == OperationType.MUTATION:
-            return self._bound(doc, operation, variables)
         plans: dict[bytes, Plan | None] = doc.plans
         key = orjson.dumps([operation_name, variables], option=orjson.OPT_SORT_KEYS)
         if key in plans:
             return plans[key]
-        found = self._bound(doc, operation, variables)
         cached = self.cache_enabled and doc.cache_ttl.get(operation_name) is not None
-        if found is not None and not cached:
+        found = None if cached else self._bound(doc, operation, variables)
+        if found is not None:
             shape = {k: v for k, v in (variables or {}).items() if k not in found.lifted}
             sql_key = (doc.text, operation_name, orjson.dumps(shape, option=orjson.OPT_SORT_KEYS))
             found = dataclasses.replace(found, use_sql=True, sql_key=sql_key)
@@ -154,18 +146,9 @@ class Executor:
             )
         return bytes(found)
 
-    async def run(self, plan: Plan, context: Any) -> dict[str, Any] | Replay | None:
-        """The answer; or None (graphql-core runs the request); or, for a mutation, a
-        :class:`~.run.Replay` for graphql-core to finish it with, as middleware."""
-        if plan.use_sql:
-            found = await self._run_sql(plan, context)
-            if found is not None:
-                return found
-        if not self.plan_runner:
-            return None
-        # a Replay: graphql-core finishes the request without calling any resolver again
-        # (and keeps the DataLoaders: what they loaded is what the replayed values hold)
-        return await run(plan, context)
+    async def run(self, plan: Plan, context: Any) -> dict[str, Any] | None:
+        """The answer, or None: graphql-core runs the request."""
+        return await self._run_sql(plan, context) if plan.use_sql else None
 
     async def _run_sql(self, plan: Plan, ctx: Any) -> dict[str, Any] | None:
         key = (*plan.sql_key, self._visibility(ctx))

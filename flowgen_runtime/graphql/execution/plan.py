@@ -1,25 +1,24 @@
 """Compile a validated query into a plan: every field collected, every argument coerced,
-every resolver and serializer looked up once per document and operation.
+every generated read looked up once per document and operation.
 
 The idea is graphql-jit's: graphql-core redoes this work for every object of every
 request (collecting a list item's fields, coercing ``exams(first: 5 ...)``'s arguments once
-per parent user, looking up the field definition...). A plan does it once; running it
-(:mod:`.run`) is then a loop over rows.
+per parent user, looking up the field definition...). A plan does it once, and
+:mod:`.tosql` turns it into one SQL statement.
 
 Compiling is split in two so that a request with new variable values costs little: the
 :class:`Compiled` operation (collected fields, resolvers, shapes, constant arguments)
 depends on variables only through ``@skip``/``@include``; :func:`bind` then coerces a
 request's variables and computes the arguments that use them, giving the :class:`Plan`
-that runs. Queries and mutations compile (a mutation's
-root fields run one after the other, and never twice: see :class:`.run.Replay`).
-Anything the plan does not model makes :func:`compile_plan` return ``None``, and the
-request runs on graphql-core as before: subscriptions, interfaces and unions,
-introspection other than ``__typename``, and directives other than ``@skip``/``@include``.
+that runs. Only queries compile. Anything the plan does not model makes
+:func:`compile_plan` return ``None``, and the request runs on graphql-core as before:
+mutations, subscriptions, interfaces and unions, introspection other than ``__typename``,
+and directives other than ``@skip``/``@include``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as attribute
 from typing import Any
@@ -91,7 +90,6 @@ class Shape:
 
     kind: int
     inner: Shape | None = None
-    serialize: Callable[[Any], Any] | None = None
     object: ObjectPlan | None = None
 
 
@@ -103,7 +101,6 @@ class FieldPlan:
     shape: Shape
     attr: str | None = None
     """Read ``parent[attr]`` (the default resolver, also Ariadne's ``resolve_to``)."""
-    resolve: Callable[..., Any] | None = None
     args: Mapping[str, Any] = attribute(default_factory=dict)
     """The arguments, when none of them uses a variable (else see ``slot``)."""
     slot: int = -1
@@ -151,8 +148,6 @@ class Compiled:
     lifted: frozenset[str] = frozenset()
     """Variables that only feed a root ``get``/lookup argument: :mod:`.sql` binds them as
     parameters, so one statement serves every value (``user(id: $id)``)."""
-    mutation: bool = False
-    """Root fields run one after the other, never twice (see :class:`.run.Replay`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +167,6 @@ class Plan:
     @property
     def root(self) -> ObjectPlan:
         return self.compiled.root
-
-    @property
-    def mutation(self) -> bool:
-        return self.compiled.mutation
 
     @property
     def lifted(self) -> frozenset[str]:
@@ -222,10 +213,9 @@ def compile_operation(
 ) -> Compiled | None:
     """The compiled operation; ``variables`` are read only by ``@skip``/``@include``.
     ``reads`` says which resolvers are generated reads (see :class:`ReadTable`)."""
-    if operation.operation == OperationType.SUBSCRIPTION:
+    if operation.operation != OperationType.QUERY:
         return None
-    mutation = operation.operation == OperationType.MUTATION
-    root_type = schema.mutation_type if mutation else schema.query_type
+    root_type = schema.query_type
     if root_type is None:
         return None
     fragments = {
@@ -236,9 +226,9 @@ def compile_operation(
         root = compiler.object(root_type, [operation.selection_set], ())
     except Unsupported:
         return None
-    lifted = frozenset() if mutation else _lifted(document, root)
-    bound = tuple(compiler.bound)
-    return Compiled(schema, operation, fragments, root, bound, lifted, mutation)
+    return Compiled(
+        schema, operation, fragments, root, tuple(compiler.bound), _lifted(document, root)
+    )
 
 
 def bind(compiled: Compiled, variables: VariableValues) -> Plan | None:
@@ -335,7 +325,7 @@ class _Compiler:
     ) -> FieldPlan:
         name = nodes[0].name.value
         if name == "__typename":
-            leaf = Shape(LEAF, serialize=str)
+            leaf = Shape(LEAF)
             return FieldPlan(
                 key, name, Shape(NON_NULL, leaf), typename=parent.name, non_null=True, path=path
             )
@@ -364,7 +354,7 @@ class _Compiler:
         if any(_variables_in(a) for a in arguments):
             args, direct = self._direct(definition, nodes[0])
             field = FieldPlan(
-                key, name, shape, resolve=resolve, args=args, slot=len(self.bound),
+                key, name, shape, args=args, slot=len(self.bound),
                 direct=direct, definition=definition, nodes=tuple(nodes), variables=given,
                 **facts,
             )  # fmt: skip
@@ -372,7 +362,7 @@ class _Compiler:
             return field
         args = get_argument_values(definition, nodes[0])
         return FieldPlan(
-            key, name, shape, resolve=resolve, args=args, definition=definition,
+            key, name, shape, args=args, definition=definition,
             nodes=tuple(nodes), variables=given, **facts,
         )  # fmt: skip
 
@@ -402,7 +392,7 @@ class _Compiler:
         if isinstance(type_, GraphQLList):
             return Shape(LIST, self._shape(type_.of_type, nodes, path))
         if is_leaf_type(type_):
-            return Shape(LEAF, serialize=type_.serialize)
+            return Shape(LEAF)
         if isinstance(type_, GraphQLObjectType):
             subs = [n.selection_set for n in nodes if n.selection_set is not None]
             return Shape(OBJECT, object=self.object(type_, subs, path))
