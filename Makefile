@@ -41,8 +41,8 @@ demo: $(BIN)/gen
 
 lint: $(BIN)/gen
 	$(BIN)/gen build specs --check
-	$(BIN)/ruff check generator flowgen_runtime generated handlers extensions tests bench setup.py
-	$(BIN)/ruff format --check generator flowgen_runtime generated handlers extensions tests bench setup.py
+	$(BIN)/ruff check generator flowgen_runtime generated handlers extensions tests bench tools setup.py
+	$(BIN)/ruff format --check generator flowgen_runtime generated handlers extensions tests bench tools setup.py
 	$(BIN)/mypy generator flowgen_runtime generated handlers extensions
 
 # Everything CI runs on the locked versions: sync check, lint, types, the whole test suite

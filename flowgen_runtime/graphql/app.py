@@ -1,5 +1,6 @@
-"""The ASGI app: GraphQL (with the GraphiQL explorer on GET) at ``/graphql``, ``/health``,
-and the job routes of :mod:`.http_jobs` (job events stream, queue monitor).
+"""The ASGI app: GraphQL (with the GraphiQL explorer on GET) at ``/graphql`` and the
+explorer's files at ``/graphiql/...`` (:mod:`.graphiql`), ``/health``, and the job routes
+of :mod:`.http_jobs` (job events stream, queue monitor).
 
 >>> app = create_app(REGISTRY)            # doctest: +SKIP
 >>> serve(app)                            # uvicorn on HOST:PORT
@@ -14,7 +15,6 @@ from typing import Any
 
 import uvicorn
 from ariadne.asgi import GraphQL
-from ariadne.explorer import ExplorerGraphiQL
 from flowgen_runtime.core.errors import format_error
 from flowgen_runtime.core.logging import configure_logging
 from flowgen_runtime.core.settings import Settings, get_settings
@@ -22,6 +22,7 @@ from flowgen_runtime.data.state import AppState
 from flowgen_runtime.graphql.documents import DocumentCache
 from flowgen_runtime.graphql.endpoint import GraphQLEndpoint
 from flowgen_runtime.graphql.execution import Executor
+from flowgen_runtime.graphql.graphiql import LocalGraphiQL, asset_routes
 from flowgen_runtime.graphql.ops import install as install_operations
 from flowgen_runtime.graphql.schema import (
     connection_cost_map,
@@ -87,9 +88,10 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
             )
         ]  # fmt: skip
 
-    # GET /graphql: Ariadne serves only the GraphiQL page (GET queries are not executed);
-    # every POST goes through GraphQLEndpoint
-    explorer = GraphQL(registry.schema, explorer=ExplorerGraphiQL(title=f"{registry.name} GraphQL"))
+    # GET /graphql: Ariadne serves only the GraphiQL page (GET queries are not executed),
+    # from the files this package ships (graphiql.py); every POST goes through GraphQLEndpoint
+    page = LocalGraphiQL(registry.schema, title=f"{registry.name} GraphQL")
+    explorer = GraphQL(registry.schema, explorer=page)
 
     ttls = {name: service.meta.cache_ttl for name, service in registry.services.items()}
     static_rules = [depth_limit(settings.max_query_depth), field_limit(settings.max_query_fields)]
@@ -126,6 +128,7 @@ def create_app(registry: Any, settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/health", health),
             Route("/graphql", endpoint, methods=["GET", "POST"]),
+            *asset_routes(),
             *JOB_ROUTES,
         ],
         lifespan=lifespan,

