@@ -3,6 +3,7 @@ generated package (imported by name, default ``generated``) and :mod:`flowgen_ru
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import json
@@ -134,33 +135,17 @@ def _handler_paths(app: App, out: Path) -> list[Path]:
 
 def _build_or_exit(specs: Path, out: Path, *, check: bool, allow_destructive: bool) -> BuildResult:
     """Run the build; report each kind of failure the way users need it and exit."""
-    from .migrations import DestructiveChange, UnsupportedChange
     from .pipeline import build
-    from .render import RenderError
-    from .spec import SpecErrors
+    from .refusals import build_refusal
 
     try:
         return build(specs, out, check=check, allow_destructive=allow_destructive)
-    except SpecErrors as exc:
-        click.echo(exc.report(), err=True)
-        sys.exit(1)
-    except DestructiveChange as exc:
-        lines = "\n".join(f"  - {line}" for line in str(exc).splitlines())
-        click.echo(
-            f"migration: these changes lose data:\n{lines}\nnothing was written; rebuild with "
-            "--allow-destructive to write the migration anyway.",
-            err=True,
-        )
-        sys.exit(1)
-    except UnsupportedChange as exc:
-        click.echo(
-            f"migration: cannot migrate these changes automatically:\n{exc}\nnothing was written.",
-            err=True,
-        )
-        sys.exit(1)
-    except RenderError as exc:
-        click.echo(f"internal render error: {exc}\nnothing was written.", err=True)
-        sys.exit(2)
+    except Exception as exc:
+        refused = build_refusal(exc)
+        if refused is None:
+            raise
+        click.echo(refused[0], err=True)
+        sys.exit(refused[1])
 
 
 def _report_migration(migration: MigrationPlan) -> None:
@@ -221,11 +206,16 @@ _APP = click.option(
 @click.option("--port", type=int, default=None)
 @click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
 def serve_cmd(app_pkg: str, host: str | None, port: int | None, workers: int) -> None:
-    """Run the GraphQL server (uvicorn)."""
+    """Run the GraphQL server (uvicorn). Ctrl-C, SIGTERM or SIGHUP stop it gracefully, and
+    the embedded Redis if this command started it and nothing else uses it."""
+    from flowgen_runtime.core.processes import stop_signals
+    from flowgen_runtime.core.redis import embedded_redis_session
+    from flowgen_runtime.core.settings import get_settings
     from flowgen_runtime.graphql.app import serve_package
 
     _package(app_pkg)
-    serve_package(f"{app_pkg}.server:app", host=host, port=port, workers=workers)
+    with embedded_redis_session(get_settings()), stop_signals(), contextlib.suppress(KeyboardInterrupt):  # fmt: skip
+        serve_package(f"{app_pkg}.server:app", host=host, port=port, workers=workers)
 
 
 @main.command("worker", context_settings={"ignore_unknown_options": True})
@@ -287,11 +277,23 @@ def token_cmd(sub: str, roles: tuple[str, ...], ttl: int) -> None:
 @main.command("dev")
 @click.argument("specs", type=click.Path(path_type=Path), default="specs")
 @click.option("--port", type=int, default=None)
-def dev_cmd(specs: Path, port: int | None) -> None:
-    """Build SPECS, migrate, then run the server and a worker together (Ctrl-C stops both)."""
+@click.option(
+    "--allow-destructive", is_flag=True, help="Write migrations that drop or narrow data."
+)
+@click.option(
+    "--reset", is_flag=True, help="Recreate the embedded dev database (its rows are lost)."
+)
+def dev_cmd(specs: Path, port: int | None, allow_destructive: bool, reset: bool) -> None:
+    """Build SPECS, migrate, then run the server and a worker together; rebuild and restart
+    on edits of the specs, handlers/ and extensions/ (Ctrl-C, SIGTERM or SIGHUP stop all)."""
     from .dev import run_dev
 
-    sys.exit(run_dev(specs, _default_out(specs), port=port))
+    sys.exit(
+        run_dev(
+            specs, _default_out(specs), port=port, allow_destructive=allow_destructive,
+            reset=reset,
+        )
+    )  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,10 +1,23 @@
-"""``gen dev``: build, migrate, then run the server and a worker; rebuild on spec changes.
+"""``gen dev``: build, migrate, then run the server and a worker; rebuild on edits.
 
-The server and worker are child processes of this one, started with the same interpreter;
-Ctrl-C (or SIGTERM) stops both, and they get SIGTERM too if this process is killed. The
-embedded Redis (no ``REDIS_URL``) is stopped as well, its data saved, unless it already ran
-before ``gen dev`` started (another process may be using it). When a spec file changes, the app is rebuilt and migrated
-and both processes are restarted; a build with spec errors leaves the running app alone.
+The server and worker are child processes of this one, started with the same interpreter.
+Ctrl-C, SIGTERM and SIGHUP (the terminal was closed) stop both, and then the embedded
+Redis if ``gen dev`` started it and nothing else uses it (its data saved); the children
+also get SIGTERM if this process is killed.
+
+It never dies on a mistake in what it watches:
+
+* a spec edit rebuilds, migrates and restarts both; a build refused (spec errors, a change
+  that loses data, one that cannot be migrated) or a migration that fails prints why, the
+  same words as ``gen build``, and leaves the previous app running. ``--allow-destructive``
+  accepts changes that lose data, as for ``gen build``;
+* an edit of the user's own code (``handlers/`` and ``extensions/`` beside the specs)
+  restarts both (``extensions/`` can hold custom SDL: it rebuilds first);
+* a server or worker that exits (an import error in a handler) is reported; the next edit
+  starts them again.
+
+The embedded database can be recreated with ``--reset`` (after ``git checkout specs
+generated`` it may be at a revision that no longer exists, which the migration reports).
 """
 
 from __future__ import annotations
@@ -14,35 +27,104 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
-from flowgen_runtime.core.processes import spawn_child
+from flowgen_runtime.core.processes import spawn_child, stop_signals
 
-from .migrations import UnsupportedChange
-from .pipeline import build
-from .spec import SpecErrors
+from .refusals import build_refusal
 from .spec.loader import spec_files
 
 POLL_SECONDS = 1.0
+CODE_DIRS = ("handlers", "extensions")
+DEV_ALLOW = (
+    "the app keeps running the previous build. To accept the loss, stop gen dev and run "
+    "`gen dev --allow-destructive` (or `gen build --allow-destructive`)."
+)
+_MISSING_REVISION = "Can't locate revision"
 
 
-def _fingerprint(specs: Path) -> tuple[tuple[str, float], ...]:
-    return tuple((str(p), p.stat().st_mtime) for p in spec_files(specs))
-
-
-def _build_and_migrate(specs: Path, out: Path) -> bool:
+def _say(message: str, *, err: bool = False) -> None:
+    """Print; a closed terminal (SIGHUP) must not stop the shutdown that follows."""
     try:
-        result = build(specs, out)
-    except SpecErrors as exc:
-        click.echo(exc.report(), err=True)
+        click.echo(message, err=err)
+    except OSError:
+        pass
+
+
+class Watch:
+    """What changed since the last look: the specs, or the user's code beside them."""
+
+    def __init__(self, specs: Path, root: Path) -> None:
+        self.specs = specs
+        self.code = [root / d for d in CODE_DIRS]
+        self.seen = self._look()
+
+    def _look(self) -> dict[str, dict[str, float]]:
+        specs = {str(p): p.stat().st_mtime for p in spec_files(self.specs)}
+        found: dict[str, dict[str, float]] = {"specs": specs}
+        for folder in self.code:
+            files: dict[str, float] = {}
+            for dirpath, dirnames, filenames in os.walk(folder):
+                dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+                for name in filenames:
+                    path = os.path.join(dirpath, name)
+                    files[path] = os.stat(path).st_mtime
+            found[folder.name] = files
+        return found
+
+    def changed(self) -> set[str]:
+        """``{"specs", "handlers", "extensions"}``: those that changed since the last call."""
+        try:
+            now = self._look()
+        except OSError:  # a file removed while we looked: look again next time
+            return set()
+        kinds = {kind for kind in now if now[kind] != self.seen.get(kind)}
+        self.seen = now
+        return kinds
+
+
+def _build_and_migrate(specs: Path, out: Path, *, allow_destructive: bool) -> bool:
+    """Build and migrate; on any failure print why and return False (nothing is replaced:
+    a refused build writes nothing, and the running processes keep the code they loaded)."""
+    from .pipeline import build
+
+    try:
+        result = build(specs, out, allow_destructive=allow_destructive)
+    except Exception as exc:
+        refused = build_refusal(exc, allow=DEV_ALLOW)
+        if refused is None:  # a bug, or the user's code failing at build time
+            _say("".join(traceback.format_exception(exc)).rstrip(), err=True)
+            _say("build failed; the app keeps running the previous build", err=True)
+        else:
+            _say(refused[0], err=True)
         return False
-    except UnsupportedChange as exc:
-        click.echo(f"migration: {exc}", err=True)
-        return False
-    click.echo(f"built {result.app.name} -> {out}")
+    _say(f"built {result.app.name} -> {out}")
+    if result.migration.revision is not None:
+        _say(f"new migration {result.migration.revision.path}")
+    return _migrate(out)
+
+
+def _migrate(out: Path) -> bool:
     migrate = [sys.executable, "-m", "generator.cli", "migrate", "--app", out.name, "upgrade"]
-    return subprocess.run(migrate, cwd=out.parent, check=False).returncode == 0
+    done = subprocess.run(
+        migrate, cwd=out.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    if done.stdout.strip():
+        _say(done.stdout.rstrip())
+    if done.returncode == 0:
+        return True
+    if _MISSING_REVISION in done.stdout:
+        _say(
+            "the dev database is at a migration that is no longer in "
+            f"{out.name}/migrations (specs and {out.name} checked out from another commit?); "
+            "`gen dev --reset` recreates it (its rows are lost)",
+            err=True,
+        )
+    else:
+        _say("migration failed; the app keeps running the previous build", err=True)
+    return False
 
 
 def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
@@ -59,7 +141,7 @@ def _start(out: Path, port: int | None) -> list[subprocess.Popen[bytes]]:
         spawn_child(cmd, cwd=out.parent, env=env, start_new_session=True)
         for cmd in (server, worker)
     ]
-    click.echo(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
+    _say(f"server and worker running (GraphiQL at http://127.0.0.1:{port or 8000}/graphql)")
     return procs
 
 
@@ -72,6 +154,7 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
+            p.wait()
 
 
 def _dev_secret() -> None:
@@ -83,9 +166,31 @@ def _dev_secret() -> None:
     if settings.jwt_secret:
         return
     os.environ["JWT_SECRET"] = dev_secret(settings, create=True) or ""
-    click.echo(
-        "development JWT secret in .flowgen/dev-jwt-secret: `gen token --sub 1 --role admin`"
-    )
+    _say("development JWT secret in .flowgen/dev-jwt-secret: `gen token --sub 1 --role admin`")
+
+
+def reset_database() -> bool:
+    """``--reset``: delete the embedded SQLite database and the embedded Redis's data (its
+    cache and queues describe the old rows). A ``DATABASE_URL`` is the user's to drop."""
+    from flowgen_runtime.core.redis import stop_embedded_redis
+    from flowgen_runtime.core.settings import get_settings
+
+    settings = get_settings()
+    if not settings.is_embedded_db:
+        _say(
+            "gen dev --reset recreates only the embedded SQLite database; DATABASE_URL is set: "
+            "drop and create that database yourself, then run gen dev",
+            err=True,
+        )
+        return False
+    database = Path(settings.sync_database_url().removeprefix("sqlite:///"))
+    for path in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+        path.unlink(missing_ok=True)
+    if settings.is_embedded_redis:
+        stop_embedded_redis(settings.data_dir)  # without saving: its data is dropped too
+        (Path(settings.data_path) / "redis" / "dump.rdb").unlink(missing_ok=True)
+    _say(f"reset: removed the dev database {database} and the embedded Redis's data")
+    return True
 
 
 def _embedded_redis_to_stop() -> str | None:
@@ -103,35 +208,70 @@ def _embedded_redis_to_stop() -> str | None:
 def _stop_embedded_redis(data_dir: str | None) -> None:
     if data_dir is None:
         return
-    from flowgen_runtime.core.redis import stop_embedded_redis
+    from flowgen_runtime.core.redis import stop_embedded_redis_if_idle
 
-    stop_embedded_redis(data_dir, save=True)
-    click.echo(f"stopped the embedded Redis (its data saved under {data_dir}/redis)")
+    if stop_embedded_redis_if_idle(data_dir):
+        _say(f"stopped the embedded Redis (its data saved under {data_dir}/redis)")
+    else:
+        _say("left the embedded Redis running: another process uses it")
 
 
-def run_dev(specs: Path, out: Path, *, port: int | None = None) -> int:
-    if not _build_and_migrate(specs, out):
-        return 1
+def run_dev(
+    specs: Path,
+    out: Path,
+    *,
+    port: int | None = None,
+    allow_destructive: bool = False,
+    reset: bool = False,
+) -> int:
     _dev_secret()
+    if reset and not reset_database():
+        return 1
     redis_dir = _embedded_redis_to_stop()
-    procs = _start(out, port)
-    seen = _fingerprint(specs)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        while True:
-            time.sleep(POLL_SECONDS)
-            if any(p.poll() is not None for p in procs):
-                click.echo("a child process exited; stopping", err=True)
-                return 1
-            now = _fingerprint(specs)
-            if now != seen:
-                seen = now
-                click.echo("specs changed: rebuilding")
-                if _build_and_migrate(specs, out):
-                    _stop(procs)
-                    procs = _start(out, port)
-    except KeyboardInterrupt:
-        return 0
-    finally:
+    procs: list[subprocess.Popen[bytes]] = []
+    with stop_signals():
+        try:
+            watch = Watch(specs, out.parent)
+            if _build_and_migrate(specs, out, allow_destructive=allow_destructive):
+                procs = _start(out, port)
+            elif (out / "registry.py").is_file() and _migrate(out):
+                _say(f"serving the previous build in {out.name}/ until the specs build")
+                procs = _start(out, port)
+            else:
+                _say("gen dev waits for an edit of the specs or code, then tries again")
+            _loop(watch, specs, out, procs, port=port, allow_destructive=allow_destructive)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            _stop(procs)
+            _stop_embedded_redis(redis_dir)
+    return 0  # pragma: no cover (the loop ends by a signal)
+
+
+def _loop(
+    watch: Watch,
+    specs: Path,
+    out: Path,
+    procs: list[subprocess.Popen[bytes]],
+    *,
+    port: int | None,
+    allow_destructive: bool,
+) -> None:
+    """Watch forever; ``procs`` is updated in place (the caller stops what it holds)."""
+    while True:
+        time.sleep(POLL_SECONDS)
+        if procs and any(p.poll() is not None for p in procs):
+            _say("the server or the worker exited (see above); the next edit restarts them", err=True)  # fmt: skip
+            _stop(procs)
+            procs.clear()
+        changed = watch.changed()
+        if not changed:
+            continue
+        if changed & {"specs", "extensions"}:
+            _say(f"{' and '.join(sorted(changed))} changed: rebuilding")
+            if not _build_and_migrate(specs, out, allow_destructive=allow_destructive):
+                continue
+        else:
+            _say("handlers changed: restarting the server and the worker")
         _stop(procs)
-        _stop_embedded_redis(redis_dir)
+        procs[:] = _start(out, port)

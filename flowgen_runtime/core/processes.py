@@ -1,5 +1,6 @@
 """Child processes that do not outlive their parent (``gen dev``'s server and worker, the
-worker processes of ``gen worker --processes N``), and whether a process still runs."""
+worker processes of ``gen worker --processes N``), whether a process still runs, and the
+stop signals of a command run in a terminal (:func:`stop_signals`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
@@ -51,3 +53,31 @@ def process_running(pid: int) -> bool:
             return fh.read().rpartition(")")[2].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within the block SIGTERM raises ``KeyboardInterrupt``, as Ctrl-C does, and SIGHUP (the
+    terminal was closed) is taken for SIGTERM; so ``finally`` blocks run (stopping children
+    and the embedded Redis) instead of the process dying where it stands.
+
+    A library that installs its own SIGTERM handler meanwhile (uvicorn does while it
+    serves) gets the SIGHUP too, as its SIGTERM: it shuts down gracefully, then re-raises
+    the signal, which lands here once it has restored this handler.
+    """
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    def hangup(_signum: int, _frame: Any) -> None:
+        signal.raise_signal(signal.SIGTERM)
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, terminate),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, hangup),
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -19,8 +19,10 @@ How the embedded server is run, and why:
 * It is started *daemonized* and outlives the process that started it. No
   process owns it, so stopping the API server does not pull Redis away from
   a running worker (or lose queued jobs). It snapshots to ``dump.rdb`` (``save
-  60 1``) and is stopped explicitly with :func:`stop_embedded_redis`; ``gen dev``
-  does so (saving first) on exit when it was not running before ``gen dev`` started.
+  60 1``) and is stopped explicitly with :func:`stop_embedded_redis`. ``gen dev``
+  and ``gen serve`` run inside :func:`embedded_redis_session`: on exit (Ctrl-C,
+  SIGTERM, SIGHUP) they stop it, saving first, if it was not running when they
+  started and no other client (a worker in another terminal) still uses it.
 * A unix socket path is limited to about 100 bytes; for a deeper data
   directory the socket goes to the temp directory under a name derived from
   the data directory, so every process still computes the same path.
@@ -35,6 +37,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import importlib.util
@@ -45,6 +48,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -62,8 +66,10 @@ __all__ = [
     "connect_redis",
     "redis_connection_kwargs",
     "resolve_redis_url",
+    "embedded_redis_session",
     "start_embedded_redis",
     "stop_embedded_redis",
+    "stop_embedded_redis_if_idle",
 ]
 
 _STARTUP_SECONDS = 10.0
@@ -206,6 +212,48 @@ def stop_embedded_redis(data_dir: str, *, save: bool = False) -> None:
         time.sleep(0.02)
     if os.path.exists(paths.socket) and not _answers_ping(paths.socket):
         os.unlink(paths.socket)
+
+
+def stop_embedded_redis_if_idle(data_dir: str, *, grace: float = 1.0) -> bool:
+    """Stop the embedded server of ``data_dir``, saving first, unless another client is
+    connected to it; whether it stopped (False if it was not running).
+
+    Clients of processes that just exited may stay listed for a moment, until the server
+    reads their sockets' end: they get ``grace`` seconds to go away.
+    """
+    paths = _Paths.of(data_dir)
+    if not _answers_ping(paths.socket):
+        return False
+    deadline = time.monotonic() + grace
+    try:
+        with _admin_client(paths.socket, timeout=5) as client:
+            me = client.client_id()
+            while any(int(c["id"]) != me for c in client.client_list()):
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    except RedisError:
+        return False
+    stop_embedded_redis(data_dir, save=True)
+    return True
+
+
+@contextlib.contextmanager
+def embedded_redis_session(settings: Settings) -> Iterator[bool]:
+    """A command's lifetime for the embedded Redis: if it is not running when the block
+    starts (and ``REDIS_URL`` is unset), whoever starts it inside the block (this process
+    or its children) started it for this command, so the block's end stops it when no
+    other client uses it. Yields whether this command may stop it.
+
+    >>> with embedded_redis_session(get_settings()):   # doctest: +SKIP
+    ...     serve_package("generated.server:app")      # Ctrl-C: the server stops, then Redis
+    """
+    ours = settings.redis_url is None and not embedded_redis_running(settings.data_dir)
+    try:
+        yield ours
+    finally:
+        if ours:
+            stop_embedded_redis_if_idle(settings.data_dir)
 
 
 def _launch(paths: _Paths) -> None:

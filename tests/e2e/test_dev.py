@@ -89,6 +89,8 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
         assert (
             len(list((tmp_path / "generated" / "migrations" / "versions").glob("0002_*.py"))) == 1
         )
+        _refused_edits_keep_the_app(proc, port, spec, log)
+        _handler_edit_reloads(tmp_path, port, uid, log)
         children = _children(proc.pid)
         assert len(children) == 2, children  # the server and the worker
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
@@ -108,6 +110,61 @@ def test_gen_dev_serves_works_and_rebuilds_on_spec_change(tmp_path: Path) -> Non
             proc.kill()  # its children get SIGTERM (test_children_of_a_killed_gen_dev_stop)
             proc.wait()
         stop_embedded_redis(str(tmp_path / ".flowgen"))
+
+
+def _refused_edits_keep_the_app(
+    proc: subprocess.Popen[bytes], port: int, spec: Path, log: Path
+) -> None:
+    """A change that loses data, then a spec error: each is refused with gen build's words
+    and how to go on, gen dev stays up and the app keeps answering (its last build)."""
+    good = spec.read_text()
+    seen = len(log.read_text())
+    spec.write_text(good.replace("  bio: {type: text, nullable: true}\n", ""))
+    _wait(lambda: "these changes lose data" in log.read_text()[seen:], 60, "refusal", log)
+    refusal = log.read_text()[seen:]
+    assert "drop column users.bio" in refusal or "users.bio" in refusal, refusal
+    assert "gen dev --allow-destructive" in refusal and "Traceback" not in refusal
+    assert _gql(port, "{ users { nodes { bio } } }")["data"] == {
+        "users": {"nodes": [{"bio": None}]}
+    }
+
+    seen = len(log.read_text())
+    spec.write_text(good.replace("  name: {type: string,", "  name: {type: strin,"))
+    _wait(lambda: "user.yaml:" in log.read_text()[seen:], 60, "the spec error at file:line", log)
+    assert "Traceback" not in log.read_text()[seen:]
+    assert proc.poll() is None
+    assert _gql(port, "{ users { nodes { name } } }")["data"] == {
+        "users": {"nodes": [{"name": "Dev"}]}
+    }
+
+    seen = len(log.read_text())
+    spec.write_text(good)  # fixed: rebuilt (nothing new to migrate) and restarted
+    _wait(lambda: "server and worker running" in log.read_text()[seen:], 60, "restart", log)
+    assert "new migration" not in log.read_text()[seen:]
+
+
+def _handler_edit_reloads(root: Path, port: int, uid: int, log: Path) -> None:
+    """An edit of a job handler (user code, not a spec) restarts the worker with it."""
+    handler = root / "handlers" / "user.py"
+    handler.write_text(
+        handler.read_text().replace('return {"sent": True, "user_id": user["id"]}',
+                                    'return {"sent": True, "user_id": user["id"], "edited": 1}')
+    )  # fmt: skip
+    seen = len(log.read_text())
+    _wait(lambda: "handlers changed" in log.read_text()[seen:], 30, "handler change seen", log)
+    _wait(lambda: httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200, 60, "up", log)
+
+    def edited_result() -> bool:
+        enq = f"mutation {{ enqueueSendWelcomeEmail(input: {{userId: {uid}}}) {{ id }} }}"
+        jid = _gql(port, enq)["data"]["enqueueSendWelcomeEmail"]["id"]
+        for _ in range(100):
+            st = _gql(port, f'{{ jobStatus(queue: "user", id: "{jid}") {{ state result }} }}')
+            if st["data"]["jobStatus"]["state"] == "completed":
+                return '"edited"' in str(st["data"]["jobStatus"]["result"]).replace("'", '"')
+            time.sleep(0.2)
+        return False
+
+    _wait(edited_result, 60, "the edited handler's result", log)
 
 
 def _default_sigint() -> None:
