@@ -85,9 +85,10 @@ class Watch:
         return kinds
 
 
-def _build_and_migrate(specs: Path, out: Path, *, allow_destructive: bool) -> bool:
-    """Build and migrate; on any failure print why and return False (nothing is replaced:
-    a refused build writes nothing, and the running processes keep the code they loaded)."""
+def _build_and_migrate(specs: Path, out: Path, *, allow_destructive: bool) -> str:
+    """Build and migrate: ``"ok"``, or what failed (``"build"``, ``"migrate"``), said why.
+    Nothing running is replaced: a refused build writes nothing, and the running processes
+    keep the code they loaded."""
     from .pipeline import build
 
     try:
@@ -99,11 +100,11 @@ def _build_and_migrate(specs: Path, out: Path, *, allow_destructive: bool) -> bo
             _say("build failed; the app keeps running the previous build", err=True)
         else:
             _say(refused[0], err=True)
-        return False
+        return "build"
     _say(f"built {result.app.name} -> {out}")
     if result.migration.revision is not None:
         _say(f"new migration {result.migration.revision.path}")
-    return _migrate(out)
+    return "ok" if _migrate(out) else "migrate"
 
 
 def _migrate(out: Path) -> bool:
@@ -232,9 +233,10 @@ def run_dev(
     with stop_signals():
         try:
             watch = Watch(specs, out.parent)
-            if _build_and_migrate(specs, out, allow_destructive=allow_destructive):
+            built = _build_and_migrate(specs, out, allow_destructive=allow_destructive)
+            if built == "ok":
                 procs = _start(out, port)
-            elif (out / "registry.py").is_file() and _migrate(out):
+            elif built == "build" and (out / "registry.py").is_file() and _migrate(out):
                 _say(f"serving the previous build in {out.name}/ until the specs build")
                 procs = _start(out, port)
             else:
@@ -269,7 +271,7 @@ def _loop(
             continue
         if changed & {"specs", "extensions"}:
             _say(f"{' and '.join(sorted(changed))} changed: rebuilding")
-            if not _build_and_migrate(specs, out, allow_destructive=allow_destructive):
+            if _build_and_migrate(specs, out, allow_destructive=allow_destructive) != "ok":
                 continue
         else:
             _say("handlers changed: restarting the server and the worker")
