@@ -206,6 +206,18 @@ def _embedded_redis_to_stop() -> str | None:
     return settings.data_dir
 
 
+def _start_embedded_redis(data_dir: str) -> None:
+    """Start it before the children: each ``gen serve`` would otherwise stop an embedded
+    Redis it had started when gen dev restarts it, under the worker's feet; one that runs
+    already is gen dev's to stop, not theirs."""
+    from flowgen_runtime.core.redis import start_embedded_redis
+
+    try:
+        start_embedded_redis(data_dir)
+    except RuntimeError as exc:  # the children will fail on it too, and be reported
+        _say(str(exc), err=True)
+
+
 def _stop_embedded_redis(data_dir: str | None) -> None:
     if data_dir is None:
         return
@@ -229,6 +241,8 @@ def run_dev(
     if reset and not reset_database():
         return 1
     redis_dir = _embedded_redis_to_stop()
+    if redis_dir is not None:
+        _start_embedded_redis(redis_dir)
     procs: list[subprocess.Popen[bytes]] = []
     with stop_signals():
         try:
