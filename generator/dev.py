@@ -40,7 +40,7 @@ POLL_SECONDS = 1.0
 CODE_DIRS = ("handlers", "extensions")
 DEV_ALLOW = (
     "the app keeps running the previous build. To accept the loss, stop gen dev and run "
-    "`gen dev --allow-destructive` (or `gen build --allow-destructive`)."
+    "`gen dev --allow-destructive`."
 )
 _MISSING_REVISION = "Can't locate revision"
 
